@@ -1,0 +1,44 @@
+# model-router: `make run` serves, `make test` tests. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck pytest clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@if ! command -v uv >/dev/null 2>&1 && [ ! -x $(BIN)/uv ]; then \
+		echo "uv not found: bootstrapping it into $(VENV) with pip"; \
+		$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv; \
+	fi
+	$(UV) venv --allow-existing --python $(PYTHON) $(VENV)
+
+$(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(BIN)/python
+	@touch $@
+
+install: $(VENV)/.synced ## Create .venv and install the locked dependencies
+
+run: install ## Migrate, load the catalogue, create an admin key if none, serve on :8001
+	$(BIN)/model-router bootstrap
+	$(BIN)/model-router serve
+
+lint: install ## ruff format check and lint
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy
+
+pytest: install ## the test suite, on SQLite and PostgreSQL, with coverage
+	$(BIN)/pytest --cov --cov-report=term
+
+test: lint typecheck pytest ## everything CI runs
+
+clean: ## remove the venv and caches (keeps data/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

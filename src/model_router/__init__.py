@@ -1,0 +1,1 @@
+"""model-router: an OpenAI-compatible LLM gateway."""

@@ -1,0 +1,3 @@
+from model_router.cli import main
+
+main()

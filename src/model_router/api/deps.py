@@ -1,0 +1,62 @@
+"""Dependencies, as `Annotated` aliases: the app state and the caller's key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from model_router.errors import PermissionDenied
+from model_router.services.catalogue import Catalogue
+from model_router.services.chat import ChatService
+from model_router.services.keys import KeyCache, KeyInfo
+from model_router.services.request_log import RequestLog
+from model_router.settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    """Everything the lifespan builds; reached by routes through `State`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keys: KeyCache
+    catalogue: Catalogue
+    request_log: RequestLog
+    chat: ChatService
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.router
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def api_key_of(request: Request) -> str | None:
+    if key := request.headers.get("x-api-key"):
+        return key.strip()
+    auth = request.headers.get("authorization")
+    if auth and auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return None
+
+
+async def current_key(request: Request, state: State) -> KeyInfo:
+    return await state.keys.authenticate(api_key_of(request))
+
+
+CurrentKey = Annotated[KeyInfo, Depends(current_key)]
+
+
+async def admin_key(key: CurrentKey) -> KeyInfo:
+    if not key.is_admin:
+        raise PermissionDenied("This endpoint needs an admin key.", code="admin_required")
+    return key
+
+
+AdminKey = Annotated[KeyInfo, Depends(admin_key)]

@@ -1,0 +1,82 @@
+"""The one place errors become HTTP responses, always in OpenAI's error shape:
+`{"error": {"message", "type", "param", "code"}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from model_router.errors import RouterError
+from model_router.jsonutil import dumps
+from model_router.schemas.render import error_json
+
+log = logging.getLogger(__name__)
+
+_HTTP_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_response(
+    status: int,
+    message: str,
+    error_type: str,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = dumps(error_json(message, error_type, param, code))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+async def _router_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RouterError)
+    return error_response(
+        exc.status_code, exc.message, exc.error_type, exc.param, exc.code, exc.headers
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = ".".join(loc) or None
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    where = f"'{param}'" if param else "the request"
+    return error_response(
+        422, f"Invalid value for {where}: {message}", "invalid_request_error", param, "invalid_value"
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if status == 404 and message == "Not Found":
+        message = "No such endpoint. See /docs for the API."
+    return error_response(status, message, _HTTP_TYPES.get(status, "server_error"))
+
+
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "Internal error in the router.", "server_error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RouterError, _router_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

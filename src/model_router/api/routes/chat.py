@@ -1,0 +1,63 @@
+"""POST /v1/chat/completions: OpenAI's Chat Completions, streamed or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from model_router.api.deps import CurrentKey, State
+from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
+from model_router.jsonutil import JSONDecodeError, dumps, loads
+from model_router.schemas.chat import ChatCompletionRequest
+
+router = APIRouter(tags=["chat"])
+
+_BODY_SCHEMA = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+_DEFS = _BODY_SCHEMA.pop("$defs", {})
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    try:
+        body = loads(raw)
+    except JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.", code="invalid_json")
+    return body
+
+
+@router.post(
+    "/v1/chat/completions",
+    summary="Create a chat completion (OpenAI-compatible)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BODY_SCHEMA}},
+        }
+    },
+)
+async def chat_completions(request: Request, key: CurrentKey, state: State) -> Response:
+    try:
+        body = await read_json_object(request, state.settings.max_request_bytes)
+    except RouterError as exc:
+        state.chat.reject(key, exc)
+        raise
+    if body.get("stream") is True:
+        frames = await state.chat.stream(key, body)
+        return StreamingResponse(
+            frames,
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    result = await state.chat.complete(key, body)
+    return Response(dumps(result), media_type="application/json")

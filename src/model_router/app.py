@@ -1,0 +1,98 @@
+"""create_app(settings): the lifespan builds everything; no module-level state.
+
+Start-up: engine, key cache, catalogue (both in memory), request-log writer,
+one pooled HTTP client per provider (on first use). Shut-down, in reverse:
+stop taking work, flush the request log, close the pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from model_router.api import errors
+from model_router.api.deps import AppState
+from model_router.api.routes import chat, health, models
+from model_router.db.engine import make_engine
+from model_router.providers.registry import ProviderPool
+from model_router.services.catalogue import Catalogue
+from model_router.services.chat import ChatService
+from model_router.services.keys import KeyCache, ensure_key
+from model_router.services.request_log import RequestLog
+from model_router.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def _refresh_catalogue(catalogue: Catalogue, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await catalogue.load()
+        except Exception as exc:  # keep serving from the last good copy
+            log.warning("catalogue refresh failed: %s", exc)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.async_database_url)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        if settings.admin_api_key:
+            await ensure_key(sessions, settings.admin_api_key, "admin (ADMIN_API_KEY)", admin=True)
+        keys = KeyCache(sessions, settings.key_cache_refresh_seconds)
+        await keys.start()
+        catalogue = Catalogue(sessions, settings)
+        await catalogue.load()
+        refresher = asyncio.create_task(
+            _refresh_catalogue(catalogue, settings.key_cache_refresh_seconds)
+        )
+        request_log = RequestLog(
+            sessions,
+            batch_size=settings.request_log_batch_size,
+            flush_interval=settings.request_log_flush_interval,
+            max_pending=settings.request_log_max_pending,
+        )
+        await request_log.start()
+        pool = ProviderPool(
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_read_timeout,
+            max_connections=settings.upstream_max_connections,
+        )
+        app.state.router = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            keys=keys,
+            catalogue=catalogue,
+            request_log=request_log,
+            chat=ChatService(catalogue, pool, request_log),
+        )
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            with suppress(asyncio.CancelledError):
+                await refresher
+            await keys.stop()
+            await request_log.stop()
+            await pool.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="model-router",
+        summary="An OpenAI-compatible LLM gateway with exact cost tracking",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, chat, models):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,256 @@
+"""The `model-router` command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from model_router.db.engine import make_engine
+from model_router.errors import RouterError
+from model_router.settings import Settings
+
+T = TypeVar("T")
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def _run(work: Callable[[Sessions], Awaitable[T]]) -> T:
+    """Run one piece of async work with a fresh engine, and dispose of it."""
+
+    async def main() -> T:
+        engine = make_engine(Settings().async_database_url)
+        try:
+            return await work(async_sessionmaker(engine, expire_on_commit=False))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except RouterError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _decimal(_ctx: Any, param: click.Parameter, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not a number", param=param) from None
+    if amount < 0 or not amount.is_finite():
+        raise click.BadParameter("must be a non-negative number", param=param)
+    return amount
+
+
+@click.group()
+def main() -> None:
+    """model-router: an OpenAI-compatible LLM gateway with exact cost tracking."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default: HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: PORT or 8001).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "model_router.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+def upgrade_database(url: str | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "db" / "migrations"))
+    config.set_main_option("sqlalchemy.url", url or Settings().async_database_url)
+    command.upgrade(config, "head")
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every migration (idempotent)."""
+    upgrade_database()
+    click.echo("database is up to date")
+
+
+@main.group(name="models")
+def models_group() -> None:
+    """The model catalogue and its prices."""
+
+
+@models_group.command()
+def sync() -> None:
+    """Load providers, models and prices from the bundled price source (idempotent)."""
+    from model_router.services.catalogue_admin import sync_catalogue
+
+    report = _run(sync_catalogue)
+    click.echo(
+        f"providers added: {report.providers_added}; models added: {report.models_added}, "
+        f"updated: {report.models_updated}, kept (operator prices): {report.models_kept}"
+    )
+
+
+@models_group.command(name="list")
+def list_models() -> None:
+    """Show the catalogue with prices per 1M tokens."""
+    from model_router.services.catalogue import Catalogue
+
+    async def work(sessions: Sessions) -> None:
+        catalogue = Catalogue(sessions, Settings())
+        await catalogue.load()
+        click.echo(f"{'MODEL':32} {'PROVIDER':12} {'INPUT':>10} {'CACHED':>10} {'OUTPUT':>10}")
+        for m in catalogue.list_models():
+            base = m.price.base if m.price else None
+            cells = [base.input, base.cached_input, base.output] if base else [None] * 3
+            prices = " ".join(f"{'-' if v is None else v:>10}" for v in cells)
+            click.echo(f"{m.name:32} {m.provider:12} {prices}")
+
+    _run(work)
+
+
+@models_group.command(name="add")
+@click.argument("model_id")
+@click.option("--provider", required=True)
+@click.option("--upstream-model", default=None, help="Name the provider knows it by.")
+@click.option("--input-price", callback=_decimal, help="USD per 1M input tokens.")
+@click.option("--output-price", callback=_decimal, help="USD per 1M output tokens.")
+@click.option("--cached-input-price", callback=_decimal, help="USD per 1M cached input tokens.")
+@click.option("--context-window", type=click.IntRange(1), default=None)
+@click.option("--max-output-tokens", type=click.IntRange(1), default=None)
+def add_model(model_id: str, provider: str, upstream_model: str | None, **prices: Any) -> None:
+    """Add (or replace) a model of a provider, with the operator's prices."""
+    from model_router.services.catalogue_admin import ModelSpec, add_model
+
+    spec = ModelSpec(
+        provider=provider,
+        model_id=model_id,
+        upstream_model=upstream_model,
+        input_price=prices["input_price"],
+        output_price=prices["output_price"],
+        cached_input_price=prices["cached_input_price"],
+        context_window=prices["context_window"],
+        max_output_tokens=prices["max_output_tokens"],
+    )
+    _run(lambda s: add_model(s, spec))
+    click.echo(f"model {model_id} ({provider}) saved")
+
+
+@models_group.command(name="set-price")
+@click.argument("model_id")
+@click.option("--provider", default=None)
+@click.option("--input-price", callback=_decimal)
+@click.option("--output-price", callback=_decimal)
+@click.option("--cached-input-price", callback=_decimal)
+@click.option("--cache-write-price", callback=_decimal)
+def set_price_cmd(model_id: str, provider: str | None, **prices: Decimal | None) -> None:
+    """Override a model's prices (USD per 1M tokens); sync keeps them."""
+    from model_router.services.catalogue_admin import set_price
+
+    _run(lambda s: set_price(s, model_id, provider=provider, **prices))
+    click.echo(f"prices of {model_id} updated")
+
+
+@main.group()
+def providers() -> None:
+    """Upstream providers."""
+
+
+@providers.command(name="add")
+@click.argument("name")
+@click.option("--base-url", required=True, help="e.g. https://api.groq.com/openai/v1")
+@click.option("--api-key-setting", required=True, help="Env variable with the key, e.g. GROQ_API_KEY")
+@click.option("--protocol", type=click.Choice(["openai", "anthropic", "gemini"]), default="openai")
+@click.option("--auth-header", default="authorization", help="'api-key' for Azure OpenAI.")
+def add_provider_cmd(
+    name: str, base_url: str, api_key_setting: str, protocol: str, auth_header: str
+) -> None:
+    """Add (or update) an OpenAI-compatible (or other) provider."""
+    from model_router.services.catalogue_admin import add_provider
+
+    _run(
+        lambda s: add_provider(
+            s,
+            name,
+            base_url=base_url,
+            api_key_setting=api_key_setting,
+            protocol=protocol,
+            auth_header=auth_header.lower(),
+        )
+    )
+    click.echo(f"provider {name} saved")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command(name="create")
+@click.option("--name", required=True)
+@click.option("--admin", is_flag=True, help="May read everyone's analytics.")
+def create_key_cmd(name: str, admin: bool) -> None:
+    """Create a key; it is printed once, alone on the last line."""
+    from model_router.services.keys import create_key
+
+    info, key = _run(lambda s: create_key(s, name, admin=admin))
+    click.echo(f"created {'admin ' if admin else ''}key {info.id} ({info.prefix}…) for {name}")
+    click.echo(key)
+
+
+@keys.command(name="list")
+def list_keys_cmd() -> None:
+    """List keys (prefixes only; keys are stored hashed)."""
+    from model_router.services.keys import list_keys
+
+    click.echo(f"{'ID':36}  {'PREFIX':10}  {'ADMIN':5}  {'ACTIVE':6}  NAME")
+    for u in _run(list_keys):
+        click.echo(f"{u.id!s:36}  {u.key_prefix:10}  {u.is_admin!s:5}  {u.is_active!s:6}  {u.name}")
+
+
+@keys.command(name="revoke")
+@click.argument("key_id_or_prefix")
+def revoke_key_cmd(key_id_or_prefix: str) -> None:
+    """Revoke a key by id or display prefix."""
+    from model_router.services.keys import revoke_key
+
+    user = _run(lambda s: revoke_key(s, key_id_or_prefix))
+    click.echo(f"revoked key {user.id} ({user.key_prefix}…)")
+
+
+@main.command()
+def bootstrap() -> None:
+    """Migrate, sync the catalogue, and create an admin key if there is none."""
+    from model_router.services.catalogue_admin import sync_catalogue
+    from model_router.services.keys import count_keys, create_key
+
+    upgrade_database()
+    _run(sync_catalogue)
+    if _run(count_keys) == 0 and not Settings().admin_api_key:
+        _, key = _run(lambda s: create_key(s, "admin", admin=True))
+        click.echo("No API key existed, so an admin key was created. It is shown only once:")
+        click.echo(f"\n    {key}\n")
+    click.echo("ready")

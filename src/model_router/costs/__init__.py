@@ -1,0 +1,1 @@
+"""Prices and costs: exact `Decimal` arithmetic, never floats."""

@@ -1,0 +1,151 @@
+"""The default model catalogue: which providers and models the router knows.
+
+Prices and context windows come from `genai-prices` (a maintained, versioned
+price database that ships with the package and works offline). The router
+only adds what that source does not carry: the wire protocol of each provider,
+the setting that holds its key, and each model's maximum output tokens (from
+the providers' model pages), which Anthropic requires on every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from genai_prices import Usage as PricesUsage
+from genai_prices import calc_price
+
+from model_router.costs.pricing import Price, Rates
+from model_router.providers.base import Protocol_
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSeed:
+    name: str
+    protocol: Protocol_
+    base_url_setting: str
+    api_key_setting: str
+    prices_id: str  # the provider's id in genai-prices
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSeed:
+    provider: str
+    model_id: str
+    max_output_tokens: int | None
+    context_window: int | None = None  # only where the price source has none
+
+
+PROVIDERS: tuple[ProviderSeed, ...] = (
+    ProviderSeed("openai", "openai", "OPENAI_BASE_URL", "OPENAI_API_KEY", "openai"),
+    ProviderSeed("anthropic", "anthropic", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "anthropic"),
+    ProviderSeed("gemini", "gemini", "GEMINI_BASE_URL", "GEMINI_API_KEY", "google"),
+    ProviderSeed("deepseek", "openai", "DEEPSEEK_BASE_URL", "DEEPSEEK_API_KEY", "deepseek"),
+)
+
+MODELS: tuple[ModelSeed, ...] = (
+    ModelSeed("openai", "gpt-4o", 16_384),
+    ModelSeed("openai", "gpt-4o-mini", 16_384),
+    ModelSeed("openai", "gpt-4.1", 32_768),
+    ModelSeed("openai", "gpt-4.1-mini", 32_768),
+    ModelSeed("openai", "gpt-4.1-nano", 32_768),
+    ModelSeed("openai", "o3", 100_000),
+    ModelSeed("openai", "o4-mini", 100_000),
+    ModelSeed("openai", "gpt-5", 128_000),
+    ModelSeed("openai", "gpt-5-mini", 128_000),
+    ModelSeed("openai", "gpt-5-nano", 128_000),
+    ModelSeed("anthropic", "claude-opus-4-5", 64_000),
+    ModelSeed("anthropic", "claude-sonnet-4-5", 64_000),
+    ModelSeed("anthropic", "claude-haiku-4-5", 64_000),
+    ModelSeed("anthropic", "claude-sonnet-4-6", 64_000),
+    ModelSeed("anthropic", "claude-opus-4-6", 128_000),
+    ModelSeed("gemini", "gemini-2.5-pro", 65_536, context_window=1_048_576),
+    ModelSeed("gemini", "gemini-2.5-flash", 65_536),
+    ModelSeed("gemini", "gemini-2.5-flash-lite", 65_536),
+    ModelSeed("deepseek", "deepseek-flash", 384_000),
+    ModelSeed("deepseek", "deepseek-v4-pro", 384_000),
+    ModelSeed("deepseek", "deepseek-chat", 8_192),
+    ModelSeed("deepseek", "deepseek-reasoner", 64_000),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    provider: str
+    model_id: str
+    display_name: str
+    price: Price | None
+    context_window: int | None
+    max_output_tokens: int | None
+
+
+def _rate(value: Any) -> tuple[Decimal | None, int | None, Decimal | None]:
+    """(base price, tier threshold, tier price) of one genai-prices field."""
+    if value is None:
+        return None, None, None
+    if isinstance(value, Decimal | int | float):
+        return Decimal(str(value)), None, None
+    base = Decimal(str(value.base))
+    tiers = list(getattr(value, "tiers", []) or [])
+    if not tiers:
+        return base, None, None
+    first = tiers[0]
+    return base, int(first.start), Decimal(str(first.price))
+
+
+def price_from_source(provider_prices_id: str, model_id: str, at: datetime) -> tuple[
+    Price | None, str, int | None
+]:
+    """(price, display name, context window) of a model, from genai-prices."""
+    try:
+        found = calc_price(
+            PricesUsage(input_tokens=0),
+            model_id,
+            provider_id=provider_prices_id,
+            genai_request_timestamp=at,
+        )
+    except LookupError:
+        return None, model_id, None
+    mp = found.model_price
+    fields = {
+        name: _rate(getattr(mp, f"{name}_mtok", None))
+        for name in ("input", "output", "cache_read", "cache_write")
+    }
+    base = Rates(
+        input=fields["input"][0],
+        output=fields["output"][0],
+        cached_input=fields["cache_read"][0],
+        cache_write=fields["cache_write"][0],
+    )
+    threshold = fields["input"][1]
+    tier = None
+    if threshold is not None:
+        tier = Rates(
+            input=fields["input"][2],
+            output=fields["output"][2] or base.output,
+            cached_input=fields["cache_read"][2] or base.cached_input,
+            cache_write=fields["cache_write"][2] or base.cache_write,
+        )
+    model = found.model
+    return Price(base, threshold, tier), model.name or model_id, model.context_window
+
+
+def default_catalogue(at: datetime | None = None) -> list[CatalogueEntry]:
+    at = at or datetime.now(UTC)
+    prices_ids = {p.name: p.prices_id for p in PROVIDERS}
+    entries = []
+    for seed in MODELS:
+        price, name, window = price_from_source(prices_ids[seed.provider], seed.model_id, at)
+        entries.append(
+            CatalogueEntry(
+                provider=seed.provider,
+                model_id=seed.model_id,
+                display_name=name,
+                price=price,
+                context_window=window or seed.context_window,
+                max_output_tokens=seed.max_output_tokens,
+            )
+        )
+    return entries

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 models, typed queries and Alembic migrations."""

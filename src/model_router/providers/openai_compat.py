@@ -1,0 +1,201 @@
+"""OpenAI Chat Completions: OpenAI itself, DeepSeek, Azure OpenAI and every
+OpenAI-compatible server. Vendors differ only in configuration.
+
+The client's body is passed through with the upstream model name swapped in,
+so fields the router does not know still reach the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import httpx
+import orjson
+
+from model_router.domain import (
+    ChatResult,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageReport,
+)
+from model_router.errors import UpstreamError
+from model_router.providers.base import ProviderConfig, Target
+from model_router.providers.http import (
+    ErrorFields,
+    error_from_response,
+    malformed,
+    open_stream,
+    post_json,
+    sse_events,
+)
+from model_router.schemas.chat import ChatCompletionRequest
+
+# Fields that steer the router itself and are never sent upstream.
+ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+    "insufficient_system_resource": "length",  # DeepSeek: output cut short
+}
+
+
+def to_request(body: dict[str, Any], target: Target, *, stream: bool) -> dict[str, Any]:
+    """The upstream body: the client's, with the upstream model and usage on streams."""
+    payload = {k: v for k, v in body.items() if k not in ROUTER_FIELDS}
+    payload["model"] = target.upstream_model
+    if stream:
+        payload["stream"] = True
+        options = dict(payload.get("stream_options") or {})
+        options["include_usage"] = True  # the router always needs the usage
+        payload["stream_options"] = options
+    else:
+        payload.pop("stream", None)
+        payload.pop("stream_options", None)
+    return payload
+
+
+def parse_usage(raw: Any) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    cached = prompt_details.get("cached_tokens")
+    if cached is None:  # DeepSeek reports cache hits at the top level
+        cached = raw.get("prompt_cache_hit_tokens")
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_input_tokens=int(cached or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+    )
+
+
+def map_finish(value: Any) -> FinishReason:
+    return FINISH_REASONS.get(str(value), "stop")
+
+
+def from_response(data: Any, provider: str) -> ChatResult:
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise malformed(provider, "no choices[0].message") from exc
+    tool_calls = [
+        ToolCall(
+            id=str(call.get("id") or ""),
+            name=str(call["function"]["name"]),
+            arguments=str(call["function"].get("arguments") or ""),
+        )
+        for call in message.get("tool_calls") or []
+    ]
+    return ChatResult(
+        content=message.get("content"),
+        finish_reason=map_finish(choice.get("finish_reason")),
+        usage=parse_usage(data.get("usage")),
+        tool_calls=tool_calls,
+        reasoning_content=message.get("reasoning_content"),
+        refusal=message.get("refusal"),
+        upstream_id=data.get("id"),
+        upstream_model=data.get("model"),
+    )
+
+
+def parse_error(data: Any) -> ErrorFields:
+    error = data["error"]
+    if isinstance(error, str):
+        return error, None, None, None
+    code = error.get("code")
+    return error.get("message"), error.get("type"), str(code) if code else None, error.get("param")
+
+
+def parse_chunk(data: Any) -> list[StreamEvent]:
+    """The events in one `chat.completion.chunk`."""
+    events: list[StreamEvent] = []
+    for choice in data.get("choices") or []:
+        if choice.get("index", 0) != 0:
+            continue
+        delta = choice.get("delta") or {}
+        if text := delta.get("reasoning_content"):
+            events.append(ReasoningDelta(text))
+        if text := delta.get("content"):
+            events.append(TextDelta(text))
+        for call in delta.get("tool_calls") or []:
+            function = call.get("function") or {}
+            events.append(
+                ToolCallDelta(
+                    index=int(call.get("index", 0)),
+                    id=call.get("id"),
+                    name=function.get("name"),
+                    arguments=function.get("arguments") or "",
+                )
+            )
+        if reason := choice.get("finish_reason"):
+            events.append(Finish(map_finish(reason)))
+    if usage := data.get("usage"):
+        events.append(UsageReport(parse_usage(usage)))
+    return events
+
+
+class OpenAICompatProvider:
+    def __init__(self, config: ProviderConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self._client = client
+        self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._headers = {"content-type": "application/json"}
+        if config.api_key:
+            if config.auth_header == "authorization":
+                self._headers["authorization"] = f"Bearer {config.api_key}"
+            else:
+                self._headers[config.auth_header] = config.api_key
+
+    async def complete(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
+    ) -> ChatResult:
+        payload = to_request(body, target, stream=False)
+        data = await post_json(
+            self._client, self.config.name, self._url, payload, self._headers, parse_error
+        )
+        if isinstance(data, dict) and "error" in data and "choices" not in data:
+            raise error_from_response(
+                self.config.name, 502, httpx.Headers(), orjson.dumps(data), parse_error
+            )
+        return from_response(data, self.config.name)
+
+    async def stream(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
+    ) -> AsyncIterator[StreamEvent]:
+        payload = to_request(body, target, stream=True)
+        name = self.config.name
+        async with open_stream(
+            self._client, name, self._url, payload, self._headers, parse_error
+        ) as response:
+            async for _event, data in sse_events(response, name):
+                if data == b"[DONE]":
+                    return
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise malformed(name, "stream chunk is not JSON") from exc
+                if isinstance(chunk, dict) and "error" in chunk:
+                    raise _stream_error(name, chunk)
+                for event in parse_chunk(cast(dict[str, Any], chunk)):
+                    yield event
+
+
+def _stream_error(provider: str, chunk: dict[str, Any]) -> UpstreamError:
+    error = error_from_response(
+        provider, 502, httpx.Headers(), orjson.dumps(chunk), parse_error
+    )
+    error.status_code = 502
+    return error

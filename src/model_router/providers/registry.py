@@ -1,0 +1,62 @@
+"""Protocol name -> adapter. The only place that switches on a provider kind.
+
+One pooled `httpx.AsyncClient` per provider, for the life of the process.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from model_router.providers.anthropic import AnthropicProvider
+from model_router.providers.base import Protocol_, Provider, ProviderConfig, ProviderFactory
+from model_router.providers.gemini import GeminiProvider
+from model_router.providers.openai_compat import OpenAICompatProvider
+
+ADAPTERS: dict[Protocol_, ProviderFactory] = {
+    "openai": OpenAICompatProvider,
+    "anthropic": AnthropicProvider,
+    "gemini": GeminiProvider,
+}
+
+
+def make_client(
+    *, connect_timeout: float, read_timeout: float, max_connections: int
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=60,
+        ),
+        follow_redirects=False,
+    )
+
+
+class ProviderPool:
+    """The adapters in use, each with its own client, built on first use."""
+
+    def __init__(self, *, connect_timeout: float, read_timeout: float, max_connections: int):
+        self._timeouts = (connect_timeout, read_timeout, max_connections)
+        self._providers: dict[str, Provider] = {}
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def get(self, config: ProviderConfig) -> Provider:
+        provider = self._providers.get(config.name)
+        if provider is None or provider.config != config:
+            client = self._clients.get(config.name)
+            if client is None:
+                connect, read, limit = self._timeouts
+                client = make_client(
+                    connect_timeout=connect, read_timeout=read, max_connections=limit
+                )
+                self._clients[config.name] = client
+            provider = ADAPTERS[config.protocol](config, client)
+            self._providers[config.name] = provider
+        return provider
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+        self._providers.clear()

@@ -1,0 +1,1 @@
+"""Pydantic wire models: the OpenAI-compatible API and the analytics API."""

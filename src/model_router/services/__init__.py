@@ -1,0 +1,1 @@
+"""Use cases: the work behind the routes and the CLI."""

@@ -1,0 +1,297 @@
+"""complete_chat and stream_chat: validate, route, call, price, record.
+
+Every call that passed authentication becomes exactly one request-log row,
+whatever happens: invalid body, unknown model, upstream error, client gone.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from model_router.costs.pricing import Cost, cost
+from model_router.domain import (
+    ChatResult,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageReport,
+)
+from model_router.errors import (
+    InvalidRequest,
+    ProviderNotConfigured,
+    RouterError,
+    UnsupportedFeature,
+    UpstreamError,
+)
+from model_router.jsonutil import dumps
+from model_router.providers.base import Provider
+from model_router.providers.registry import ProviderPool
+from model_router.schemas.chat import ChatCompletionRequest
+from model_router.schemas.render import ChunkWriter, completion_json, error_json
+from model_router.services.catalogue import Catalogue, ModelInfo
+from model_router.services.keys import KeyInfo
+from model_router.services.request_log import RequestLog
+
+DONE = b"data: [DONE]\n\n"
+
+
+def validation_error(exc: ValidationError) -> InvalidRequest:
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    where = f"'{loc}'" if loc else "the body"
+    return InvalidRequest(f"Invalid value for {where}: {message}", param=loc or None, code="invalid_value")
+
+
+@dataclass(slots=True)
+class Call:
+    """What is known about one call, as it goes; becomes its request-log row."""
+
+    key: KeyInfo
+    body: dict[str, Any]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+    request: ChatCompletionRequest | None = None
+    model: ModelInfo | None = None
+    ttft_ms: int | None = None
+
+    def elapsed_ms(self) -> int:
+        return round((time.perf_counter() - self.started) * 1000)
+
+    def row(
+        self,
+        *,
+        status: str,
+        result: ChatResult | None = None,
+        price_cost: Cost | None = None,
+        error: RouterError | None = None,
+        error_message: str | None = None,
+        http_status: int = 200,
+    ) -> dict[str, Any]:
+        usage = result.usage if result else Usage()
+        model = self.model
+        raw_model = self.body.get("model")
+        rates = price_cost.rates if price_cost else None
+        return {
+            "id": self.id,
+            "user_id": self.key.id,
+            "model_id": model.id if model else None,
+            "provider_id": model.provider_id if model else None,
+            "model": model.name if model else (raw_model if isinstance(raw_model, str) else "")[:200],
+            "provider": model.provider if model else None,
+            "prompt_text": self.request.prompt_text() if self.request else "",
+            "request_messages": self.body.get("messages"),
+            "response_text": result.content if result else None,
+            "reasoning_text": result.reasoning_content if result else None,
+            "tool_calls": [vars_of(c) for c in result.tool_calls] if result and result.tool_calls else None,
+            "finish_reason": result.finish_reason if result else None,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+            "cached_input_tokens": usage.cached_input_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "input_price_per_1m_tokens": rates.input if rates else None,
+            "output_price_per_1m_tokens": rates.output if rates else None,
+            "cached_input_price_per_1m_tokens": rates.cached_input if rates else None,
+            "cache_write_price_per_1m_tokens": rates.cache_write if rates else None,
+            "input_cost_usd": price_cost.input_usd if price_cost else None,
+            "output_cost_usd": price_cost.output_usd if price_cost else None,
+            "total_cost_usd": price_cost.total_usd if price_cost else None,
+            "cost_unknown": price_cost is None and model is not None and model.price is None,
+            "latency_ms": self.elapsed_ms(),
+            "ttft_ms": self.ttft_ms,
+            "is_stream": bool(self.body.get("stream")),
+            "status": status,
+            "error_message": error_message or (error.message if error else None),
+            "upstream_status": getattr(error, "upstream_status", None),
+            "http_status": error.status_code if error else http_status,
+            "created_at": self.created_at,
+            "completed_at": datetime.now(UTC),
+        }
+
+
+def vars_of(call: ToolCall) -> dict[str, str]:
+    return {"id": call.id, "name": call.name, "arguments": call.arguments}
+
+
+class ChatService:
+    def __init__(self, catalogue: Catalogue, pool: ProviderPool, request_log: RequestLog) -> None:
+        self._catalogue = catalogue
+        self._pool = pool
+        self._log = request_log
+
+    def _prepare(self, call: Call) -> Provider:
+        try:
+            call.request = ChatCompletionRequest.model_validate(call.body)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        if (call.request.n or 1) > 1:
+            raise UnsupportedFeature("n > 1 is not supported by the router.", param="n")
+        call.model = self._catalogue.resolve(call.request.model)
+        config = self._catalogue.providers[call.model.provider]
+        if config.api_key is None and config.api_key_setting:
+            raise ProviderNotConfigured(config.name, config.api_key_setting)
+        return self._pool.get(config)
+
+    def reject(self, key: KeyInfo, error: RouterError) -> None:
+        """Record a call whose body could not even be read."""
+        self._log.add(Call(key=key, body={}).row(status="error", error=error))
+
+    async def complete(self, key: KeyInfo, body: dict[str, Any]) -> dict[str, Any]:
+        call = Call(key=key, body=body)
+        try:
+            provider = self._prepare(call)
+            assert call.request is not None and call.model is not None
+            result = await provider.complete(call.request, body, call.model.target)
+        except RouterError as exc:
+            self._log.add(call.row(status="error", error=exc))
+            raise
+        price_cost = cost(result.usage, call.model.price)
+        latency = call.elapsed_ms()
+        self._log.add(call.row(status="success", result=result, price_cost=price_cost))
+        return completion_json(
+            request_id=str(call.id),
+            model=call.model.name,
+            provider=call.model.provider,
+            result=result,
+            cost=price_cost,
+            created=call.created_at,
+            latency_ms=latency,
+        )
+
+    async def stream(self, key: KeyInfo, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        """Open the upstream stream; errors up to its first event raise here.
+
+        Returns the iterator of SSE frames for the response body.
+        """
+        call = Call(key=key, body=body)
+        try:
+            provider = self._prepare(call)
+            assert call.request is not None and call.model is not None
+            events = provider.stream(call.request, body, call.model.target).__aiter__()
+            first = await anext(events, None)
+        except RouterError as exc:
+            self._log.add(call.row(status="error", error=exc))
+            raise
+        return self._frames(call, events, first)
+
+    async def _frames(
+        self, call: Call, events: AsyncIterator[StreamEvent], first: StreamEvent | None
+    ) -> AsyncIterator[bytes]:
+        assert call.request is not None and call.model is not None
+        options = call.request.stream_options
+        include_usage = bool(options and options.include_usage)
+        writer = ChunkWriter(str(call.id), call.model.name, call.created_at, include_usage)
+        acc = _Accumulator()
+        outcome: dict[str, Any] = {"status": "error", "error_message": "client disconnected"}
+        try:
+            yield _frame(writer.chunk({"role": "assistant", "content": ""}))
+            event = first
+            while event is not None:
+                delta = acc.feed(event)
+                if delta is not None and call.ttft_ms is None:
+                    call.ttft_ms = call.elapsed_ms()
+                if delta is not None:
+                    yield _frame(writer.chunk(delta))
+                elif isinstance(event, Finish):
+                    yield _frame(writer.chunk({}, event.reason))
+                event = await anext(events, None)
+            result = acc.result()
+            price_cost = cost(result.usage, call.model.price)
+            if include_usage:
+                yield _frame(writer.usage_chunk(result.usage, price_cost, call.model.provider))
+            yield DONE
+            outcome = {"status": "success", "result": result, "price_cost": price_cost}
+        except UpstreamError as exc:
+            result = acc.result()
+            outcome = {
+                "status": "error",
+                "result": result,
+                "price_cost": cost(result.usage, call.model.price),
+                "error": exc,
+            }
+            yield _frame(error_json(exc.message, exc.error_type, exc.param, exc.code))
+        finally:
+            if "result" not in outcome:
+                result = acc.result()
+                outcome["result"] = result
+                outcome["price_cost"] = cost(result.usage, call.model.price)
+            self._log.add(call.row(**outcome))
+            await _close(events)
+
+
+async def _close(events: AsyncIterator[StreamEvent]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except BaseException:  # closing after a disconnect may itself be cancelled
+            pass
+
+
+def _frame(data: dict[str, Any]) -> bytes:
+    return b"data: " + dumps(data) + b"\n\n"
+
+
+class _Accumulator:
+    """Collects a stream's events into the result that is priced and logged."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, ToolCall] = {}
+        self.finish: FinishReason = "stop"
+        self.usage = Usage()
+
+    def feed(self, event: StreamEvent) -> dict[str, Any] | None:
+        """Record an event; returns the chunk delta to send, if any."""
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+            return {"content": event.text}
+        if isinstance(event, ReasoningDelta):
+            self.reasoning.append(event.text)
+            return {"reasoning_content": event.text}
+        if isinstance(event, ToolCallDelta):
+            call = self.calls.get(event.index)
+            if call is None:
+                call = self.calls[event.index] = ToolCall(id=event.id or "", name="", arguments="")
+            call.id = event.id or call.id
+            call.name = event.name or call.name
+            call.arguments += event.arguments
+            out: dict[str, Any] = {"index": event.index}
+            if event.id:
+                out["id"] = event.id
+                out["type"] = "function"
+            function: dict[str, str] = {"arguments": event.arguments}
+            if event.name:
+                function["name"] = event.name
+            out["function"] = function
+            return {"tool_calls": [out]}
+        if isinstance(event, Finish):
+            self.finish = event.reason
+        elif isinstance(event, UsageReport):
+            self.usage = event.usage
+        return None
+
+    def result(self) -> ChatResult:
+        return ChatResult(
+            content="".join(self.text) or None,
+            finish_reason=self.finish,
+            usage=self.usage,
+            tool_calls=[self.calls[i] for i in sorted(self.calls)],
+            reasoning_content="".join(self.reasoning) or None,
+        )

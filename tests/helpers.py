@@ -1,0 +1,42 @@
+"""Small helpers the integration tests share."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+
+def chat(client: httpx.Client, text: str, model: str = "gpt-4o-mini", **extra: Any) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": text}], **extra}
+    return client.post("/v1/chat/completions", json=body)
+
+
+def assert_error(response: httpx.Response, status: int, *, param: str | None = None) -> dict[str, Any]:
+    """An error in OpenAI's shape, with the status (and param) expected."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}, error
+    assert isinstance(error["message"], str) and error["message"]
+    if param is not None:
+        assert error["param"] == param, error
+    return dict(error)
+
+
+def request_detail(client: httpx.Client, request_id: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The analytics detail of a request, waiting briefly for it to appear."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"/v1/analytics/requests/{request_id}")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+        time.sleep(0.05)
+
+
+def sse_lines(response: httpx.Response) -> list[str]:
+    """The `data:` payloads of an SSE response, in order."""
+    return [line[6:] for line in response.iter_lines() if line.startswith("data: ")]

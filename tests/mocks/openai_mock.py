@@ -1,0 +1,210 @@
+"""A mock OpenAI Chat Completions server (also serves as DeepSeek and any
+OpenAI-compatible vendor: `deepseek=True` answers with DeepSeek's usage fields).
+
+Scenarios (`mock:<name>` in the last user message):
+  echo (default)  "Echo: <last user text>"; usage 10 in / 5 out
+  cached          usage 2000 in, 1500 of them cached, 100 out
+  reasoning       reasoning_content and 200 reasoning tokens of 300 out
+  tool_call       a call to the first tool given, finish_reason tool_calls
+  json            a JSON object as content
+  length / content_filter   that finish_reason
+  error_400 / error_401 / error_404 / error_429 / error_500 / error_503   that status
+  bad_json        200 with a body that is not JSON
+  slow            waits 3 s before answering (for timeouts)
+  stream_fail     streams two chunks, then an error event
+  chunks=N        streams the reply in N content chunks
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from tests.mocks.scenarios import REPLY, chunks_of, scenario_of, text_of
+from tests.mocks.server import MockState, Recorded
+
+_MESSAGE = TypeAdapter(ChatCompletionMessageParam)
+_TOOL = TypeAdapter(ChatCompletionToolParam)
+
+
+def _error(status: int, message: str, etype: str, code: str | None = None) -> JSONResponse:
+    headers = {"retry-after": "7"} if status == 429 else {}
+    body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validate(body: Any) -> str | None:
+    """What is wrong with a request body, checked against the SDK's param types."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if not isinstance(body.get("model"), str):
+        return "model is required"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty list"
+    try:
+        for message in messages:
+            _MESSAGE.validate_python(message)
+            if message.get("role") not in ("system", "developer", "user", "assistant", "tool"):
+                return f"invalid role {message.get('role')!r}"
+        for tool in body.get("tools") or []:
+            _TOOL.validate_python(tool)
+    except ValidationError as exc:
+        return f"invalid request: {exc.errors()[0]['msg']}"
+    if body.get("stream") and not (body.get("stream_options") or {}).get("include_usage"):
+        return "the router must ask for usage on streams"
+    return None
+
+
+def _usage(scenario: str, deepseek: bool) -> dict[str, Any]:
+    prompt, completion, cached, reasoning = 10, 5, 0, 0
+    if scenario == "cached":
+        prompt, completion, cached = 2000, 100, 1500
+    elif scenario == "reasoning":
+        completion, reasoning = 300, 200
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "completion_tokens_details": {"reasoning_tokens": reasoning},
+    }
+    if deepseek:
+        usage["prompt_cache_hit_tokens"] = cached
+        usage["prompt_cache_miss_tokens"] = prompt - cached
+    else:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    return usage
+
+
+def _message(scenario: str, body: dict[str, Any], last_text: str) -> tuple[dict[str, Any], str]:
+    message: dict[str, Any] = {"role": "assistant", "content": f"Echo: {last_text}"}
+    finish = "stop"
+    if scenario == "tool_call" and body.get("tools"):
+        name = body["tools"][0]["function"]["name"]
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_abc123",
+                    "type": "function",
+                    "function": {"name": name, "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        }
+        finish = "tool_calls"
+    elif scenario == "json":
+        message["content"] = '{"answer": 42}'
+    elif scenario == "reasoning":
+        message["reasoning_content"] = "Let me think. 6 times 7 is 42."
+        message["content"] = REPLY
+    elif scenario in ("length", "content_filter"):
+        finish = scenario
+    elif scenario.startswith("chunks="):
+        message["content"] = REPLY
+    return message, finish
+
+
+def create_app(state: MockState, *, api_key: str, deepseek: bool = False) -> Starlette:
+    async def chat(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _error(400, "body is not JSON", "invalid_request_error")
+        state.requests.append(
+            Recorded("POST", request.url.path, request.url.query, dict(request.headers), body)
+        )
+        auth = request.headers.get("authorization") or ""
+        if auth != f"Bearer {api_key}" and request.headers.get("api-key") != api_key:
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if problem := _validate(body):
+            return _error(400, problem, "invalid_request_error")
+        users = [m for m in body["messages"] if m.get("role") == "user"]
+        last_text = text_of(users[-1].get("content")) if users else ""
+        scenario = scenario_of(last_text)
+        if scenario.startswith("error_"):
+            status = int(scenario.split("_")[1])
+            etype = {429: "rate_limit_exceeded", 401: "invalid_request_error"}.get(
+                status, "server_error" if status >= 500 else "invalid_request_error"
+            )
+            return _error(status, f"mock error {status}", etype, code=f"mock_{status}")
+        if scenario == "bad_json":
+            return Response(b"<html>not json", media_type="application/json")
+        if scenario == "slow":
+            await asyncio.sleep(3)
+        message, finish = _message(scenario, body, last_text)
+        usage = _usage(scenario, deepseek)
+        if body.get("stream"):
+            return StreamingResponse(
+                _stream(state, body["model"], scenario, message, finish, usage),
+                media_type="text/event-stream",
+            )
+        return JSONResponse(
+            {
+                "id": "chatcmpl-mock123",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+                ],
+                "usage": usage,
+            }
+        )
+
+    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+
+
+def _frame(data: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+async def _stream(
+    state: MockState,
+    model: str,
+    scenario: str,
+    message: dict[str, Any],
+    finish: str,
+    usage: dict[str, Any],
+) -> AsyncIterator[bytes]:
+    base = {"id": "chatcmpl-mock123", "object": "chat.completion.chunk", "created": 1, "model": model}
+
+    def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": reason}
+        return _frame({**base, "choices": [choice], "usage": None})
+
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        if reasoning := message.get("reasoning_content"):
+            yield chunk({"reasoning_content": reasoning})
+        n = int(scenario.split("=")[1]) if scenario.startswith("chunks=") else 3
+        for i, piece in enumerate(chunks_of(message.get("content") or "", n)):
+            if scenario == "stream_fail" and i == 2:
+                yield _frame({"error": {"message": "mock failure mid-stream", "type": "server_error"}})
+                return
+            yield chunk({"content": piece})
+            await asyncio.sleep(0)
+        for index, call in enumerate(message.get("tool_calls") or []):
+            name = call["function"]["name"]
+            first = {"index": index, "id": call["id"], "type": "function"}
+            yield chunk({"tool_calls": [{**first, "function": {"name": name, "arguments": ""}}]})
+            args = call["function"]["arguments"]
+            for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        yield chunk({}, finish)
+        yield _frame({**base, "choices": [], "usage": usage})
+        yield b"data: [DONE]\n\n"
+    except asyncio.CancelledError:
+        state.disconnects += 1
+        raise
