@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from decimal import Decimal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -123,7 +123,9 @@ def _pg_admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database: SQLite in a temp dir, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "router.db"
@@ -133,7 +135,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return
     if not postgres_available():
         if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but {PG_ADMIN_URL} is unreachable")
+            pytest.fail(
+                f"PostgreSQL is required (REQUIRE_POSTGRES=1) but {PG_ADMIN_URL} is unreachable"
+            )
         pytest.skip("PostgreSQL is not reachable; set REQUIRE_POSTGRES=1 to make this a failure")
     name = f"mr_test_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
@@ -196,6 +200,11 @@ async def _seed(sessions: Any, acme_url: str, openai_url: str) -> None:
             context_window=32_000,
         ),
     )
+    # A provider whose key setting is not set.
+    await add_provider(
+        sessions, "nokey", base_url=f"{openai_url}/v1", api_key_setting="NOKEY_API_KEY"
+    )
+    await add_model(sessions, ModelSpec(provider="nokey", model_id="nokey-model"))
     # A model nobody has priced: its calls must never be charged as $0.
     await add_model(sessions, ModelSpec(provider="openai", model_id="mystery-model"))
 
@@ -224,6 +233,7 @@ def router(
         deepseek_base_url=deepseek_upstream.url,
         upstream_read_timeout=2.0,
         request_log_flush_interval=0.05,
+        key_cache_refresh_seconds=0.5,
     )
     router = Router(
         url="",

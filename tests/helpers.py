@@ -8,12 +8,16 @@ from typing import Any
 import httpx
 
 
-def chat(client: httpx.Client, text: str, model: str = "gpt-4o-mini", **extra: Any) -> httpx.Response:
+def chat(
+    client: httpx.Client, text: str, model: str = "gpt-4o-mini", **extra: Any
+) -> httpx.Response:
     body = {"model": model, "messages": [{"role": "user", "content": text}], **extra}
     return client.post("/v1/chat/completions", json=body)
 
 
-def assert_error(response: httpx.Response, status: int, *, param: str | None = None) -> dict[str, Any]:
+def assert_error(
+    response: httpx.Response, status: int, *, param: str | None = None
+) -> dict[str, Any]:
     """An error in OpenAI's shape, with the status (and param) expected."""
     assert response.status_code == status, response.text
     body = response.json()

@@ -36,9 +36,6 @@ def _registry() -> tuple[Registry, dict[str, Any]]:
     return Registry().with_resource("openai.json", resource), spec
 
 
-
-
-
 def validator(schema_name: str) -> Draft202012Validator:
     registry, _ = _registry()
     return Draft202012Validator(

@@ -182,7 +182,9 @@ def providers() -> None:
 @providers.command(name="add")
 @click.argument("name")
 @click.option("--base-url", required=True, help="e.g. https://api.groq.com/openai/v1")
-@click.option("--api-key-setting", required=True, help="Env variable with the key, e.g. GROQ_API_KEY")
+@click.option(
+    "--api-key-setting", required=True, help="Env variable with the key, e.g. GROQ_API_KEY"
+)
 @click.option("--protocol", type=click.Choice(["openai", "anthropic", "gemini"]), default="openai")
 @click.option("--auth-header", default="authorization", help="'api-key' for Azure OpenAI.")
 def add_provider_cmd(

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
         ):
             if url.startswith(prefix):
                 return url if driver is None else driver + url[len(prefix) :]
-        raise ValueError(f"DATABASE_URL must be sqlite:// or postgresql://, got {url.split(':')[0]}")
+        raise ValueError(
+            f"DATABASE_URL must be sqlite:// or postgresql://, got {url.split(':')[0]}"
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -54,7 +54,9 @@ def test_cached_prompt_tokens_are_charged_at_the_cached_rate(api: httpx.Client) 
     assert Decimal(str(usage["total_cost_usd"])) == Decimal("0.004125")
 
 
-def test_request_is_forwarded_with_the_key_and_unknown_fields(router: Router, api: httpx.Client) -> None:
+def test_request_is_forwarded_with_the_key_and_unknown_fields(
+    router: Router, api: httpx.Client
+) -> None:
     response = chat(api, "forward me", temperature=0.2, seed=7, logit_bias={"50256": -100})
     assert response.status_code == 200, response.text
     sent = router.openai.state.last()
@@ -66,7 +68,9 @@ def test_request_is_forwarded_with_the_key_and_unknown_fields(router: Router, ap
 
 
 def test_tool_call_comes_back_in_openai_form(api: httpx.Client) -> None:
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    tools = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    ]
     body = chat(api, "mock:tool_call", tools=tools).json()
     assert_valid(body, "CreateChatCompletionResponse")
     choice = body["choices"][0]
@@ -115,7 +119,12 @@ def test_model_without_a_price_is_never_charged_zero(api: httpx.Client) -> None:
     ],
 )
 def test_upstream_failures_map_to_clear_errors_and_are_recorded(
-    router: Router, admin: httpx.Client, api: httpx.Client, scenario: str, status: int, error_type: str | None
+    router: Router,
+    admin: httpx.Client,
+    api: httpx.Client,
+    scenario: str,
+    status: int,
+    error_type: str | None,
 ) -> None:
     response = chat(api, f"mock:{scenario}")
     error = assert_error(response, status)
@@ -124,7 +133,9 @@ def test_upstream_failures_map_to_clear_errors_and_are_recorded(
     assert "openai" in error["message"]
     if status == 429:
         assert response.headers["retry-after"] == "7"
-    rows = admin.get("/v1/analytics/requests", params={"search": f"mock:{scenario}", "per_page": 100})
+    rows = admin.get(
+        "/v1/analytics/requests", params={"search": f"mock:{scenario}", "per_page": 100}
+    )
     assert rows.status_code == 200, rows.text
     mine = [r for r in rows.json()["requests"] if r["status"] == "error"]
     assert mine, "the failed call was not recorded"

@@ -23,13 +23,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 from tests.mocks.scenarios import REPLY, chunks_of, scenario_of, text_of
 from tests.mocks.server import MockState, Recorded
 
@@ -127,7 +127,9 @@ def create_app(state: MockState, *, api_key: str, deepseek: bool = False) -> Sta
         )
         auth = request.headers.get("authorization") or ""
         if auth != f"Bearer {api_key}" and request.headers.get("api-key") != api_key:
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return _error(
+                401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+            )
         if problem := _validate(body):
             return _error(400, problem, "invalid_request_error")
         users = [m for m in body["messages"] if m.get("role") == "user"]
@@ -178,7 +180,12 @@ async def _stream(
     finish: str,
     usage: dict[str, Any],
 ) -> AsyncIterator[bytes]:
-    base = {"id": "chatcmpl-mock123", "object": "chat.completion.chunk", "created": 1, "model": model}
+    base = {
+        "id": "chatcmpl-mock123",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+    }
 
     def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": reason}
@@ -191,7 +198,9 @@ async def _stream(
         n = int(scenario.split("=")[1]) if scenario.startswith("chunks=") else 3
         for i, piece in enumerate(chunks_of(message.get("content") or "", n)):
             if scenario == "stream_fail" and i == 2:
-                yield _frame({"error": {"message": "mock failure mid-stream", "type": "server_error"}})
+                yield _frame(
+                    {"error": {"message": "mock failure mid-stream", "type": "server_error"}}
+                )
                 return
             yield chunk({"content": piece})
             await asyncio.sleep(0)

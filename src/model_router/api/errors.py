@@ -57,7 +57,11 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     where = f"'{param}'" if param else "the request"
     return error_response(
-        422, f"Invalid value for {where}: {message}", "invalid_request_error", param, "invalid_value"
+        422,
+        f"Invalid value for {where}: {message}",
+        "invalid_request_error",
+        param,
+        "invalid_value",
     )
 
 

@@ -95,9 +95,9 @@ def _rate(value: Any) -> tuple[Decimal | None, int | None, Decimal | None]:
     return base, int(first.start), Decimal(str(first.price))
 
 
-def price_from_source(provider_prices_id: str, model_id: str, at: datetime) -> tuple[
-    Price | None, str, int | None
-]:
+def price_from_source(
+    provider_prices_id: str, model_id: str, at: datetime
+) -> tuple[Price | None, str, int | None]:
     """(price, display name, context window) of a model, from genai-prices."""
     try:
         found = calc_price(

@@ -39,10 +39,8 @@ class Price:
         return self.base.input is not None and self.base.output is not None
 
     def rates_for(self, usage: Usage) -> Rates:
-        if self.tier is not None and self.tier_threshold is not None:
-            if usage.input_tokens > self.tier_threshold:
-                return self.tier
-        return self.base
+        over = self.tier_threshold is not None and usage.input_tokens > self.tier_threshold
+        return self.tier if over and self.tier is not None else self.base
 
 
 @dataclass(frozen=True, slots=True)

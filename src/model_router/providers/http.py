@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import httpx
@@ -25,7 +25,9 @@ ErrorParser = Callable[[Any], ErrorFields]
 # from the body).
 ErrorMapper = Callable[[str, int, httpx.Headers, bytes], UpstreamError]
 
-_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]+|(AIza[0-9A-Za-z_\-]{4})[0-9A-Za-z_\-]+")
+_SECRET = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]+|(AIza[0-9A-Za-z_\-]{4})[0-9A-Za-z_\-]+"
+)
 MAX_ERROR_BODY = 2000
 
 
@@ -36,7 +38,7 @@ def redact(text: str) -> str:
 
 def retry_after_seconds(headers: httpx.Headers) -> str | None:
     if value := headers.get("retry-after"):
-        return value
+        return str(value)
     if value := headers.get("retry-after-ms"):
         try:
             return str(max(1, round(float(value) / 1000)))
@@ -57,10 +59,8 @@ def error_from_response(
     text = redact(raw.decode("utf-8", "replace"))
     message: str | None = None
     etype = code = param = None
-    try:
+    with suppress(orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError):
         message, etype, code, param = parse(orjson.loads(raw))
-    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError):
-        pass
     message = redact(message) if message else f"{provider} returned HTTP {status}"
     message = f"{provider}: {message}"
     retry_after = retry_after or retry_after_seconds(headers)

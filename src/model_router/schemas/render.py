@@ -90,7 +90,9 @@ class ChunkWriter:
         }
         self._include_usage = include_usage
 
-    def chunk(self, delta: dict[str, Any], finish_reason: FinishReason | None = None) -> dict[str, Any]:
+    def chunk(
+        self, delta: dict[str, Any], finish_reason: FinishReason | None = None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             **self._head,
             "choices": [
@@ -105,5 +107,7 @@ class ChunkWriter:
         return {**self._head, "choices": [], "usage": usage_json(usage, cost), "provider": provider}
 
 
-def error_json(message: str, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
+def error_json(
+    message: str, error_type: str, param: str | None, code: str | None
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from model_router.costs.pricing import Price, Rates
 from model_router.db.models import Model, Provider
 from model_router.errors import ModelNotFound
-from model_router.providers.base import PROTOCOLS, ProviderConfig, Target
+from model_router.providers.base import PROTOCOLS, Protocol_, ProviderConfig, Target
 from model_router.settings import Settings
 
 
@@ -63,10 +63,10 @@ def provider_config(row: Provider, settings: Settings) -> ProviderConfig:
         configured = getattr(settings, row.base_url_setting.lower(), None)
         if isinstance(configured, str) and configured:
             base_url = configured
-    protocol = row.protocol if row.protocol in PROTOCOLS else "openai"
+    protocol: Protocol_ = next((p for p in PROTOCOLS if p == row.protocol), "openai")
     return ProviderConfig(
         name=row.name,
-        protocol=protocol,  # type: ignore[arg-type]
+        protocol=protocol,
         base_url=base_url or "",
         api_key=settings.secret(row.api_key_setting),
         api_key_setting=row.api_key_setting,

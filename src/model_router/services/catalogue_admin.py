@@ -49,19 +49,17 @@ async def sync_catalogue(
         providers = {p.name: p for p in await session.scalars(select(Provider))}
         for seed in PROVIDERS:
             if seed.name not in providers:
-                row = Provider(
+                provider_row = Provider(
                     name=seed.name,
                     protocol=seed.protocol,
                     base_url_setting=seed.base_url_setting,
                     api_key_setting=seed.api_key_setting,
                 )
-                session.add(row)
-                providers[seed.name] = row
+                session.add(provider_row)
+                providers[seed.name] = provider_row
                 report.providers_added += 1
         await session.flush()
-        existing = {
-            (m.provider_id, m.model_id): m for m in await session.scalars(select(Model))
-        }
+        existing = {(m.provider_id, m.model_id): m for m in await session.scalars(select(Model))}
         for entry in entries:
             provider = providers[entry.provider]
             row = existing.get((provider.id, entry.model_id))

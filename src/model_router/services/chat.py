@@ -6,6 +6,7 @@ whatever happens: invalid body, unknown model, upstream error, client gone.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -52,7 +53,9 @@ def validation_error(exc: ValidationError) -> InvalidRequest:
     loc = ".".join(str(part) for part in first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     where = f"'{loc}'" if loc else "the body"
-    return InvalidRequest(f"Invalid value for {where}: {message}", param=loc or None, code="invalid_value")
+    return InvalidRequest(
+        f"Invalid value for {where}: {message}", param=loc or None, code="invalid_value"
+    )
 
 
 @dataclass(slots=True)
@@ -90,13 +93,17 @@ class Call:
             "user_id": self.key.id,
             "model_id": model.id if model else None,
             "provider_id": model.provider_id if model else None,
-            "model": model.name if model else (raw_model if isinstance(raw_model, str) else "")[:200],
+            "model": model.name
+            if model
+            else (raw_model if isinstance(raw_model, str) else "")[:200],
             "provider": model.provider if model else None,
             "prompt_text": self.request.prompt_text() if self.request else "",
             "request_messages": self.body.get("messages"),
             "response_text": result.content if result else None,
             "reasoning_text": result.reasoning_content if result else None,
-            "tool_calls": [vars_of(c) for c in result.tool_calls] if result and result.tool_calls else None,
+            "tool_calls": [vars_of(c) for c in result.tool_calls]
+            if result and result.tool_calls
+            else None,
             "finish_reason": result.finish_reason if result else None,
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
@@ -237,10 +244,9 @@ class ChatService:
 async def _close(events: AsyncIterator[StreamEvent]) -> None:
     aclose = getattr(events, "aclose", None)
     if aclose is not None:
-        try:
+        # Closing after a disconnect may itself be cancelled; the socket goes either way.
+        with contextlib.suppress(BaseException):
             await aclose()
-        except BaseException:  # closing after a disconnect may itself be cancelled
-            pass
 
 
 def _frame(data: dict[str, Any]) -> bytes:

@@ -12,6 +12,7 @@ keys cost nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 import time
@@ -56,9 +57,7 @@ async def create_key(
 ) -> tuple[KeyInfo, str]:
     """Store a new key; returns it in full, the only time it is ever seen."""
     key = new_key()
-    user = User(
-        name=name, key_hash=hash_key(key), key_prefix=key[:DISPLAY_CHARS], is_admin=admin
-    )
+    user = User(name=name, key_hash=hash_key(key), key_prefix=key[:DISPLAY_CHARS], is_admin=admin)
     async with sessions.begin() as session:
         session.add(user)
     return _info(user), key
@@ -72,7 +71,9 @@ async def ensure_key(
     async with sessions.begin() as session:
         found = await session.scalar(select(User).where(User.key_hash == digest))
         if found is None:
-            session.add(User(name=name, key_hash=digest, key_prefix=key[:DISPLAY_CHARS], is_admin=admin))
+            session.add(
+                User(name=name, key_hash=digest, key_prefix=key[:DISPLAY_CHARS], is_admin=admin)
+            )
 
 
 async def list_keys(sessions: async_sessionmaker[AsyncSession]) -> list[User]:
@@ -87,10 +88,8 @@ async def count_keys(sessions: async_sessionmaker[AsyncSession]) -> int:
 async def revoke_key(sessions: async_sessionmaker[AsyncSession], id_or_prefix: str) -> User:
     """Revoke by id or by display prefix; the prefix must name exactly one key."""
     condition = User.key_prefix == id_or_prefix
-    try:
+    with contextlib.suppress(ValueError):
         condition = or_(condition, User.id == uuid.UUID(id_or_prefix))
-    except ValueError:
-        pass
     async with sessions.begin() as session:
         found = list(await session.scalars(select(User).where(condition)))
         if not found:

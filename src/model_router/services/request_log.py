@@ -12,6 +12,7 @@ analytics API the moment its response is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import deque
@@ -90,10 +91,8 @@ class RequestLog:
     async def _run(self) -> None:
         backoff = self._flush_interval
         while not self._closing:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self.flush()

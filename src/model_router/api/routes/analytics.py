@@ -1,0 +1,129 @@
+"""GET /v1/analytics/*: usage, the request log, the priced catalogue.
+
+Every endpoint needs a key. A normal key sees only its own requests; an admin
+key sees everyone's and may narrow them with `user_id`. The queries live in
+`model_router.db.queries`; this module parses, scopes and writes JSON.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from model_router.api.deps import CurrentKey, State
+from model_router.db import queries
+from model_router.errors import NotFound, PermissionDenied
+from model_router.jsonutil import dumps
+from model_router.schemas.analytics import (
+    CatalogueList,
+    RequestDetail,
+    RequestPage,
+    UsageResponse,
+    When,
+)
+
+router = APIRouter(tags=["analytics"])
+
+NO_NUL = r"^[^\x00]*$"
+MAX_PAGE = 2**31 - 1
+
+
+async def analytics_scope(
+    key: CurrentKey,
+    user_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Admin keys only: limit to this user's requests."),
+    ] = None,
+) -> uuid.UUID | None:
+    """The user whose rows the caller may see; None for all (admin, no filter)."""
+    if key.is_admin:
+        return user_id
+    if user_id is not None and user_id != key.id:
+        raise PermissionDenied(
+            "Only an admin key may read another user's requests.",
+            param="user_id",
+            code="admin_required",
+        )
+    return key.id
+
+
+Scope = Annotated[uuid.UUID | None, Depends(analytics_scope)]
+
+
+def _json(model: BaseModel) -> Response:
+    return Response(dumps(model.model_dump()), media_type="application/json")
+
+
+@router.get("/v1/analytics/usage", response_model=UsageResponse, summary="Usage and cost")
+async def usage(
+    scope: Scope,
+    state: State,
+    days: Annotated[int, Query(ge=1, le=365, description="Today (UTC) and the days before.")] = 30,
+) -> Response:
+    async with state.sessions() as session:
+        return _json(await queries.usage_summary(session, scope, days=days))
+
+
+@router.get("/v1/analytics/requests", response_model=RequestPage, summary="The request log")
+async def list_requests(
+    scope: Scope,
+    state: State,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    model: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    status: Literal["success", "error"] | None = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=1000, pattern=NO_NUL, description="Case-insensitive, in the prompt."),
+    ] = None,
+    start_date: Annotated[When | None, Query(description="Inclusive.")] = None,
+    end_date: Annotated[
+        When | None, Query(description="Inclusive; a date covers that whole UTC day.")
+    ] = None,
+) -> Response:
+    filters = queries.RequestFilter(
+        model=model, status=status, search=search, start=start_date, end=end_date
+    )
+    async with state.sessions() as session:
+        return _json(
+            await queries.list_requests(session, scope, filters, page=page, per_page=per_page)
+        )
+
+
+@router.get(
+    "/v1/analytics/requests/{request_id}",
+    response_model=RequestDetail,
+    summary="One request, in full",
+    responses={404: {"description": "No such request, or not yours."}},
+)
+async def get_request(request_id: str, key: CurrentKey, state: State) -> Response:
+    try:
+        parsed = uuid.UUID(request_id)
+    except ValueError:
+        parsed = None
+    detail = None
+    if parsed is not None:
+        async with state.sessions() as session:
+            detail = await queries.get_request(
+                session,
+                None if key.is_admin else key.id,
+                parsed,
+                pending=state.request_log.pending,
+            )
+    if detail is None:
+        raise NotFound(
+            f"No request with id '{request_id[:100]}'.",
+            param="request_id",
+            code="request_not_found",
+        )
+    return _json(detail)
+
+
+@router.get("/v1/analytics/models", response_model=CatalogueList, summary="Models and prices")
+async def list_models(_key: CurrentKey, state: State) -> Response:
+    async with state.sessions() as session:
+        return _json(CatalogueList(models=await queries.list_catalogue(session)))
