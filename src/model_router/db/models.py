@@ -66,18 +66,12 @@ class Model(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     output_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
-    cached_input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
-        Money(), nullable=True
-    )
-    cache_write_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
-        Money(), nullable=True
-    )
+    cached_input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    cache_write_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     # Long-context tier: above this many prompt tokens, the tier prices apply.
     tier_threshold_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tier_input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
-    tier_output_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
-        Money(), nullable=True
-    )
+    tier_output_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     tier_cached_input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
         Money(), nullable=True
     )
@@ -105,9 +99,7 @@ class Request(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     model_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("models.id"), nullable=True)
-    provider_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("providers.id"), nullable=True
-    )
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id"), nullable=True)
     model: Mapped[str] = mapped_column(String(200))
     provider: Mapped[str | None] = mapped_column(String(100), nullable=True)
     prompt_text: Mapped[str] = mapped_column(Text, default="")
@@ -124,12 +116,8 @@ class Request(Base):
     reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
     input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     output_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
-    cached_input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
-        Money(), nullable=True
-    )
-    cache_write_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
-        Money(), nullable=True
-    )
+    cached_input_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    cache_write_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     input_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     output_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     total_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)

@@ -194,8 +194,6 @@ class OpenAICompatProvider:
 
 
 def _stream_error(provider: str, chunk: dict[str, Any]) -> UpstreamError:
-    error = error_from_response(
-        provider, 502, httpx.Headers(), orjson.dumps(chunk), parse_error
-    )
+    error = error_from_response(provider, 502, httpx.Headers(), orjson.dumps(chunk), parse_error)
     error.status_code = 502
     return error
