@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+# uv from PATH, or bootstrapped with pip into .tools/ (outside the project venv,
+# which `uv sync` keeps exactly to the lock file).
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint typecheck pytest clean
@@ -11,11 +13,12 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/python:
-	@if ! command -v uv >/dev/null 2>&1 && [ ! -x $(BIN)/uv ]; then \
-		echo "uv not found: bootstrapping it into $(VENV) with pip"; \
-		$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv; \
-	fi
+.tools/bin/uv:
+	@echo "uv not found: bootstrapping it into .tools/ with pip"
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install -q uv
+
+$(BIN)/python: | $(UV)
 	$(UV) venv --allow-existing --python $(PYTHON) $(VENV)
 
 $(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock

@@ -6,9 +6,17 @@ upstreams; adapters for other protocols reject what they cannot express.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 
@@ -38,7 +46,17 @@ class OtherPart(_Open):
     type: str
 
 
-ContentPart = TextPart | ImagePart | OtherPart
+def _part_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"part:{kind}" if kind in ("text", "image_url") else "part:other"
+
+
+ContentPart = Annotated[
+    Annotated[TextPart, Tag("part:text")]
+    | Annotated[ImagePart, Tag("part:image_url")]
+    | Annotated[OtherPart, Tag("part:other")],
+    Discriminator(_part_kind),
+]
 
 
 class FunctionCall(_Open):
@@ -143,11 +161,12 @@ class ChatCompletionRequest(_Open):
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     reasoning_effort: str | None = None
 
-    @model_validator(mode="after")
-    def _check_stop(self) -> ChatCompletionRequest:
-        if isinstance(self.stop, list) and len(self.stop) > 4:
+    @field_validator("stop")
+    @classmethod
+    def _check_stop(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and len(value) > 4:
             raise ValueError("stop takes at most 4 sequences")
-        return self
+        return value
 
     @property
     def output_limit(self) -> int | None:

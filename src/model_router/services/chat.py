@@ -48,9 +48,16 @@ from model_router.services.request_log import RequestLog
 DONE = b"data: [DONE]\n\n"
 
 
+def _is_union_tag(part: str | int) -> bool:
+    """pydantic names the union member it tried in `loc`; callers never wrote that."""
+    return isinstance(part, str) and (part == "str" or part.startswith("part:") or "[" in part)
+
+
 def validation_error(exc: ValidationError) -> InvalidRequest:
-    first = exc.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
+    """The most specific problem pydantic found, as a 400 naming the field."""
+    first = max(exc.errors(), key=lambda e: len(e["loc"]))
+    parts = list(first["loc"])
+    loc = ".".join(str(p) for p in parts if not _is_union_tag(p))
     message = first["msg"].removeprefix("Value error, ")
     where = f"'{loc}'" if loc else "the body"
     return InvalidRequest(
