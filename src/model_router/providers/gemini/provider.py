@@ -1,0 +1,76 @@
+"""The Gemini adapter: `generateContent` and `streamGenerateContent?alt=sse`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from model_router.domain import ChatResult, StreamEvent
+from model_router.providers.base import ProviderConfig, Target
+from model_router.providers.gemini.stream import StreamState
+from model_router.providers.gemini.translate import (
+    embedded_error,
+    from_response,
+    gemini_error,
+    parse_error,
+    to_request,
+)
+from model_router.providers.http import malformed, open_stream, post_json, sse_events
+from model_router.schemas.chat import ChatCompletionRequest
+
+
+class GeminiProvider:
+    def __init__(self, config: ProviderConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self._client = client
+        # GEMINI_BASE_URL is the host; tolerate one given with the API version.
+        self._base = config.base_url.rstrip("/").removesuffix("/v1beta") + "/v1beta/models/"
+        self._headers = {"content-type": "application/json"}
+        if config.api_key:
+            self._headers["x-goog-api-key"] = config.api_key
+
+    def _url(self, target: Target, method: str) -> str:
+        model = target.upstream_model.removeprefix("models/")
+        return f"{self._base}{quote(model, safe='')}:{method}"
+
+    async def complete(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
+    ) -> ChatResult:
+        payload = to_request(request, target)
+        name = self.config.name
+        data = await post_json(
+            self._client,
+            name,
+            self._url(target, "generateContent"),
+            payload,
+            self._headers,
+            parse_error,
+            map_error=gemini_error,
+        )
+        if isinstance(data, dict) and "error" in data and "candidates" not in data:
+            raise embedded_error(name, data)
+        return from_response(data, name)
+
+    async def stream(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
+    ) -> AsyncIterator[StreamEvent]:
+        payload = to_request(request, target)
+        name = self.config.name
+        url = self._url(target, "streamGenerateContent") + "?alt=sse"
+        state = StreamState(name)
+        async with open_stream(
+            self._client, name, url, payload, self._headers, parse_error, map_error=gemini_error
+        ) as response:
+            async for _event, data in sse_events(response, name):
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise malformed(name, "stream chunk is not JSON") from exc
+                for event in state.feed(chunk):
+                    yield event
+        if not state.finished:
+            raise malformed(name, "the stream ended before a finishReason")

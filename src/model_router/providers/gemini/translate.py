@@ -1,0 +1,493 @@
+"""OpenAI Chat Completions <-> Gemini `generateContent`: pure translation.
+
+Decisions the Gemini wire format forces on us:
+
+- System and developer messages are merged, in order, into one
+  `systemInstruction`; their position in the conversation is lost.
+- Images: `data:` URLs become `inlineData`. The router never downloads an
+  https image (latency, size and server-side request forgery); it sends the URL
+  as `fileData.fileUri` for Gemini to fetch, with the MIME type guessed from the
+  URL path's extension (`IMAGE_TYPES`). Any other URL, or an extension not in
+  the table, is an `UnsupportedFeature`: send the image as a data URL instead.
+- `reasoning_effort` maps to `thinkingConfig.thinkingLevel` through
+  `THINKING_LEVELS`: Gemini 3 cannot switch thinking off, so "none" and
+  "minimal" ask for the lowest level, "low"; "medium" and above ask for "high".
+  Thought summaries are then requested, and come back as `reasoning_content`.
+- Thought signatures: Gemini 3 rejects a replayed `functionCall` without its
+  `thoughtSignature`. A client can send it back as
+  `tool_calls[].extra_content.google.thought_signature` (the convention of
+  Gemini's own OpenAI-compatible endpoint); otherwise the first call of each
+  model turn carries Google's documented validator-skipping value. Assistant
+  `reasoning_content` is not replayed: Gemini reads nothing from unsigned thoughts.
+- Fields Gemini cannot express are rejected (`UnsupportedFeature`), except
+  those in `IGNORED_FIELDS`, which only concern the OpenAI platform.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
+from model_router.errors import InvalidRequest, UnsupportedFeature, UpstreamError
+from model_router.providers.base import Target
+from model_router.providers.http import ErrorFields, error_from_response, malformed
+from model_router.providers.openai_compat import ROUTER_FIELDS
+from model_router.schemas.chat import (
+    ChatCompletionRequest,
+    ImagePart,
+    Message,
+    NamedToolChoice,
+    TextPart,
+)
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "STOP": "stop",  # "tool_calls" when the reply holds a function call
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "MODEL_ARMOR": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+    "IMAGE_OTHER": "content_filter",
+    "OTHER": "stop",
+    "LANGUAGE": "stop",
+}
+# The model produced something unusable: an upstream error, not a reply.
+FAILED_FINISH_REASONS = frozenset(
+    {
+        "MALFORMED_FUNCTION_CALL",
+        "UNEXPECTED_TOOL_CALL",
+        "MISSING_THOUGHT_SIGNATURE",
+        "TOO_MANY_TOOL_CALLS",
+        "MALFORMED_RESPONSE",
+    }
+)
+
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+}
+
+THINKING_LEVELS = {
+    "none": "low",
+    "minimal": "low",
+    "low": "low",
+    "medium": "high",
+    "high": "high",
+    "xhigh": "high",
+}
+
+# OpenAI-platform fields with no effect on the reply; anything else unknown is rejected.
+IGNORED_FIELDS = ROUTER_FIELDS | {
+    "user",
+    "safety_identifier",
+    "metadata",
+    "store",
+    "service_tier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "parallel_tool_calls",  # Gemini has no switch for it
+    "stream_options",  # Gemini always reports usage
+}
+
+# Gemini 3 accepts this in place of a lost thought signature.
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+# Gemini wants the conversation to open with a user turn.
+OPENING_USER_TEXT = "(conversation start)"
+
+_DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+);base64,(.+)", re.DOTALL)
+_GEMINI_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,127}")
+
+Json = dict[str, Any]
+
+
+# -- request ------------------------------------------------------------------------------------
+
+
+def to_request(request: ChatCompletionRequest, target: Target) -> Json:
+    """The `generateContent` body for a chat request (the model goes in the URL)."""
+    _check_fields(request)
+    payload: Json = {"contents": _contents(request.messages)}
+    if system := _system_text(request.messages):
+        payload["systemInstruction"] = {"parts": [{"text": system}]}
+    if request.tools:
+        payload["tools"] = [{"functionDeclarations": _declarations(request)}]
+        if tool_config := _tool_config(request):
+            payload["toolConfig"] = tool_config
+    elif request.tool_choice == "required" or isinstance(request.tool_choice, NamedToolChoice):
+        raise InvalidRequest("tool_choice needs tools", param="tool_choice")
+    if config := _generation_config(request, target):
+        payload["generationConfig"] = config
+    return payload
+
+
+def _check_fields(request: ChatCompletionRequest) -> None:
+    if request.n is not None and request.n > 1:
+        raise UnsupportedFeature("Gemini returns one choice per request: n must be 1", param="n")
+    for name, value in (request.model_extra or {}).items():
+        if name not in IGNORED_FIELDS and value not in (None, False):
+            raise UnsupportedFeature(f"Gemini does not support '{name}'", param=name)
+
+
+def _system_text(messages: Iterable[Message]) -> str:
+    texts = [_plain_text(m, allow=()) for m in messages if m.role in ("system", "developer")]
+    return "\n\n".join(t for t in texts if t)
+
+
+def _contents(messages: list[Message]) -> list[Json]:
+    turns: list[Json] = []
+    call_names: dict[str, str] = {}
+    for message in messages:
+        if message.role in ("system", "developer"):
+            continue
+        if message.role == "user":
+            role, parts = "user", _user_parts(message)
+        elif message.role == "assistant":
+            role, parts = "model", _model_parts(message)
+            call_names.update({c.id: c.function.name for c in message.tool_calls or []})
+        else:
+            role, parts = "user", [_function_response(message, call_names)]
+        if not parts:
+            continue
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["parts"].extend(parts)
+        else:
+            turns.append({"role": role, "parts": parts})
+    if not turns or turns[0]["role"] != "user":
+        turns.insert(0, {"role": "user", "parts": [{"text": OPENING_USER_TEXT}]})
+    return turns
+
+
+def _plain_text(message: Message, *, allow: tuple[str, ...]) -> str:
+    """A message's text; parts of the types in `allow` are skipped, others rejected."""
+    if isinstance(message.content, list):
+        for part in message.content:
+            if not isinstance(part, TextPart) and part.type not in allow:
+                raise _unsupported_part(part.type)
+    return message.text()
+
+
+def _user_parts(message: Message) -> list[Json]:
+    if not isinstance(message.content, list):
+        return [{"text": message.content}] if message.content else []
+    parts: list[Json] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            if part.text:
+                parts.append({"text": part.text})
+        elif isinstance(part, ImagePart):
+            parts.append(image_part(part.image_url.url))
+        else:
+            raise _unsupported_part(part.type)
+    return parts
+
+
+def _unsupported_part(kind: str) -> UnsupportedFeature:
+    return UnsupportedFeature(
+        f"Gemini does not accept '{kind}' content parts through the router", param="messages"
+    )
+
+
+def image_part(url: str) -> Json:
+    """`inlineData` for a data URL, `fileData` for an https URL with a known image type."""
+    if url.startswith("data:"):
+        found = _DATA_URL.fullmatch(url)
+        if not found:
+            raise InvalidRequest("an image data URL must be base64: data:<type>;base64,...")
+        return {"inlineData": {"mimeType": found.group(1), "data": found.group(2)}}
+    parsed = urlsplit(url)
+    if parsed.scheme != "https":
+        raise UnsupportedFeature(
+            "Gemini takes images as https URLs or base64 data URLs", param="messages"
+        )
+    path = parsed.path.lower()
+    mime = next((t for ext, t in IMAGE_TYPES.items() if path.endswith(ext)), None)
+    if mime is None:
+        raise UnsupportedFeature(
+            "cannot tell the image type from the URL's extension "
+            f"({', '.join(IMAGE_TYPES)}); send the image as a base64 data URL",
+            param="messages",
+        )
+    return {"fileData": {"mimeType": mime, "fileUri": url}}
+
+
+def _model_parts(message: Message) -> list[Json]:
+    parts: list[Json] = []
+    if text := _plain_text(message, allow=("refusal",)):
+        parts.append({"text": text})
+    for i, call in enumerate(message.tool_calls or []):
+        part: Json = {
+            "functionCall": {
+                "id": call.id,
+                "name": call.function.name,
+                "args": _args(call.function.arguments),
+            }
+        }
+        if signature := _signature(call.model_extra):
+            part["thoughtSignature"] = signature
+        elif i == 0:
+            part["thoughtSignature"] = SKIP_SIGNATURE
+        parts.append(part)
+    return parts
+
+
+def _args(arguments: str) -> Json:
+    if not arguments.strip():
+        return {}
+    try:
+        args = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        args = None
+    if not isinstance(args, dict):
+        raise InvalidRequest("tool call arguments must be a JSON object", param="messages")
+    return args
+
+
+def _signature(extra: dict[str, Any] | None) -> str | None:
+    google = ((extra or {}).get("extra_content") or {}).get("google") or {}
+    signature = google.get("thought_signature") if isinstance(google, dict) else None
+    return signature if isinstance(signature, str) and signature else None
+
+
+def _function_response(message: Message, call_names: dict[str, str]) -> Json:
+    call_id = message.tool_call_id or ""
+    name = call_names.get(call_id)
+    if name is None:
+        raise InvalidRequest(
+            f"tool message answers tool_call_id '{call_id}', which no earlier assistant "
+            "message called",
+            param="messages",
+        )
+    text = _plain_text(message, allow=())
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        parsed = None
+    result = parsed if isinstance(parsed, dict) else text
+    return {"functionResponse": {"id": call_id, "name": name, "response": {"result": result}}}
+
+
+def _declarations(request: ChatCompletionRequest) -> list[Json]:
+    declarations = []
+    for tool in request.tools or []:
+        function = tool.function
+        if not _GEMINI_NAME.fullmatch(function.name):
+            raise UnsupportedFeature(
+                f"Gemini function names start with a letter or '_': '{function.name}'",
+                param="tools",
+            )
+        declaration: Json = {"name": function.name}
+        if function.description:
+            declaration["description"] = function.description
+        if function.parameters is not None:
+            declaration["parametersJsonSchema"] = function.parameters
+        declarations.append(declaration)
+    return declarations
+
+
+def _tool_config(request: ChatCompletionRequest) -> Json | None:
+    choice = request.tool_choice
+    if choice is None:
+        return None
+    if isinstance(choice, NamedToolChoice):
+        if choice.name not in {t.function.name for t in request.tools or []}:
+            raise InvalidRequest(
+                f"tool_choice names an unknown tool '{choice.name}'", param="tool_choice"
+            )
+        config: Json = {"mode": "ANY", "allowedFunctionNames": [choice.name]}
+    else:
+        config = {"mode": {"none": "NONE", "auto": "AUTO", "required": "ANY"}[choice]}
+    return {"functionCallingConfig": config}
+
+
+def _output_limit(request: ChatCompletionRequest, target: Target) -> int | None:
+    """The client's limit, capped at the model's own (Gemini rejects a larger one)."""
+    limit, cap = request.output_limit, target.max_output_tokens
+    return min(limit, cap) if limit is not None and cap is not None else limit
+
+
+def _generation_config(request: ChatCompletionRequest, target: Target) -> Json:
+    config: Json = {
+        "temperature": request.temperature,
+        "topP": request.top_p,
+        "maxOutputTokens": _output_limit(request, target),
+        "seed": request.seed,
+        "presencePenalty": request.presence_penalty,
+        "frequencyPenalty": request.frequency_penalty,
+        "candidateCount": 1 if request.n == 1 else None,
+    }
+    if stops := [s for s in request.stop_sequences if s]:
+        config["stopSequences"] = stops[:5]
+    response_format = request.response_format
+    if response_format is not None and response_format.type != "text":
+        config["responseMimeType"] = "application/json"
+        schema = response_format.json_schema.schema_ if response_format.json_schema else None
+        if response_format.type == "json_schema" and schema is not None:
+            config["responseJsonSchema"] = schema
+    if request.reasoning_effort is not None:
+        level = THINKING_LEVELS.get(request.reasoning_effort)
+        if level is None:
+            raise InvalidRequest(
+                f"reasoning_effort must be one of {', '.join(THINKING_LEVELS)}",
+                param="reasoning_effort",
+            )
+        config["thinkingConfig"] = {"thinkingLevel": level, "includeThoughts": True}
+    return {k: v for k, v in config.items() if v is not None}
+
+
+# -- response -----------------------------------------------------------------------------------
+
+
+def new_call_id() -> str:
+    """An id for a function call Gemini sent without one."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def map_finish(value: Any, *, has_tool_calls: bool, provider: str) -> FinishReason:
+    """Gemini's finishReason in OpenAI's terms; a failed generation raises."""
+    reason = str(value)
+    if reason in FAILED_FINISH_REASONS:
+        raise malformed(provider, f"finishReason {reason}")
+    mapped = FINISH_REASONS.get(reason) or (
+        "content_filter" if reason.startswith("IMAGE_") else "stop"
+    )
+    return "tool_calls" if mapped == "stop" and has_tool_calls else mapped
+
+
+def function_call(part: Json, provider: str) -> ToolCall:
+    call = part["functionCall"]
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        raise malformed(provider, "functionCall without a name")
+    args = call.get("args")
+    return ToolCall(
+        id=str(call.get("id") or new_call_id()),
+        name=call["name"],
+        arguments=orjson.dumps(args if isinstance(args, dict) else {}).decode(),
+    )
+
+
+def candidate_parts(data: Json, provider: str) -> list[Json]:
+    """The parts of the first candidate ([] if it has no content)."""
+    content = data["candidates"][0].get("content") or {}
+    parts = content.get("parts") or []
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise malformed(provider, "candidate parts are not objects")
+    return parts
+
+
+def from_response(data: Any, provider: str) -> ChatResult:
+    if not isinstance(data, dict):
+        raise malformed(provider, "body is not a JSON object")
+    result = ChatResult(
+        content=None,
+        finish_reason="content_filter",
+        usage=parse_usage(data.get("usageMetadata")),
+        upstream_id=data.get("responseId"),
+        upstream_model=data.get("modelVersion"),
+    )
+    candidates = data.get("candidates")
+    if not candidates:
+        if (data.get("promptFeedback") or {}).get("blockReason"):
+            return result  # the prompt itself was blocked
+        raise malformed(provider, "no candidates")
+    if not isinstance(candidates, list) or not isinstance(candidates[0], dict):
+        raise malformed(provider, "candidates[0] is not an object")
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in candidate_parts(data, provider):
+        if "functionCall" in part:
+            result.tool_calls.append(function_call(part, provider))
+        elif isinstance(text := part.get("text"), str):
+            (thoughts if part.get("thought") else texts).append(text)
+    result.content = "".join(texts) or None
+    result.reasoning_content = "".join(thoughts) or None
+    result.finish_reason = map_finish(
+        candidates[0].get("finishReason") or "STOP",
+        has_tool_calls=bool(result.tool_calls),
+        provider=provider,
+    )
+    return result
+
+
+def parse_usage(raw: Any) -> Usage:
+    """`usageMetadata` in OpenAI's convention: thoughts count as output."""
+    if not isinstance(raw, dict):
+        return Usage()
+    thoughts = int(raw.get("thoughtsTokenCount") or 0)
+    return Usage(
+        input_tokens=int(raw.get("promptTokenCount") or 0),
+        output_tokens=int(raw.get("candidatesTokenCount") or 0) + thoughts,
+        cached_input_tokens=int(raw.get("cachedContentTokenCount") or 0),
+        reasoning_tokens=thoughts,
+    )
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def parse_error(data: Any) -> ErrorFields:
+    """(message, type, code, param): the code is ErrorInfo's reason, else the status."""
+    error = data["error"]
+    if isinstance(error, str):
+        return error, None, None, None
+    code = _detail(error, "ErrorInfo").get("reason") or error.get("status")
+    return error.get("message"), None, str(code) if code else None, None
+
+
+def retry_delay(data: Any) -> str | None:
+    """RetryInfo's `retryDelay` ("7s", "0.5s") as whole seconds, rounded up."""
+    try:
+        delay = _detail(data["error"], "RetryInfo").get("retryDelay")
+        seconds = float(str(delay).removesuffix("s"))
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return str(max(1, math.ceil(seconds)))
+
+
+def _detail(error: Json, kind: str) -> Json:
+    for detail in error.get("details") or []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(f".{kind}"):
+            return detail
+    return {}
+
+
+def gemini_error(provider: str, status: int, headers: httpx.Headers, raw: bytes) -> UpstreamError:
+    """An error response as our hierarchy: a bad key (400 API_KEY_INVALID) is a 401,
+    and a 429 passes on RetryInfo's delay as retry-after."""
+    try:
+        data = orjson.loads(raw)
+        reason = _detail(data["error"], "ErrorInfo").get("reason")
+    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError):
+        data, reason = None, None
+    mapped = 401 if reason == "API_KEY_INVALID" else status
+    error = error_from_response(
+        provider, mapped, headers, raw, parse_error, retry_after=retry_delay(data)
+    )
+    error.upstream_status = status
+    return error
+
+
+def embedded_error(provider: str, data: Json) -> UpstreamError:
+    """A `{"error": {...}}` payload in a 200 body or mid-stream, mapped by its code."""
+    error = data.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    status = code if isinstance(code, int) and code >= 400 else 500
+    return gemini_error(provider, status, httpx.Headers(), orjson.dumps(data))
