@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from model_router.api import errors
 from model_router.api.deps import AppState
-from model_router.api.routes import chat, health, models
+from model_router.api.routes import analytics, chat, health, models
 from model_router.db.engine import make_engine
 from model_router.providers.registry import ProviderPool
 from model_router.services.catalogue import Catalogue
@@ -93,6 +93,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, chat, models):
+    for module in (health, chat, models, analytics):
         app.include_router(module.router)
     return app

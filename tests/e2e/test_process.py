@@ -82,7 +82,7 @@ def test_sigterm_flushes_every_pending_row(tmp_path: Path, openai_upstream: Mock
     _cli(env, "bootstrap")
     key = _cli(env, "keys", "create", "--name", "load").strip().splitlines()[-1]
     server = subprocess.Popen(
-        [*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         url = f"http://127.0.0.1:{port}"

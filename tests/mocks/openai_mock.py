@@ -165,7 +165,9 @@ def create_app(state: MockState, *, api_key: str, deepseek: bool = False) -> Sta
             }
         )
 
-    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    # DeepSeek's documented base URL has no /v1: its SDK users post to /chat/completions.
+    path = "/chat/completions" if deepseek else "/v1/chat/completions"
+    return Starlette(routes=[Route(path, chat, methods=["POST"])])
 
 
 def _frame(data: dict[str, Any]) -> bytes:
@@ -203,7 +205,7 @@ async def _stream(
                 )
                 return
             yield chunk({"content": piece})
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.002)  # a real pace, so a client can leave mid-stream
         for index, call in enumerate(message.get("tool_calls") or []):
             name = call["function"]["name"]
             first = {"index": index, "id": call["id"], "type": "function"}

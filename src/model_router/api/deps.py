@@ -60,3 +60,11 @@ async def admin_key(key: CurrentKey) -> KeyInfo:
 
 
 AdminKey = Annotated[KeyInfo, Depends(admin_key)]
+
+
+async def caught_up_log(state: State) -> None:
+    """Rows still pending in this process are written before an analytics read."""
+    await state.request_log.catch_up()
+
+
+FreshLog = Annotated[None, Depends(caught_up_log)]

@@ -35,10 +35,7 @@ from model_router.providers.http import (
     post_json,
     sse_events,
 )
-from model_router.schemas.chat import ChatCompletionRequest
-
-# Fields that steer the router itself and are never sent upstream.
-ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
+from model_router.schemas.chat import ROUTER_FIELDS, ChatCompletionRequest
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -180,6 +177,7 @@ class OpenAICompatProvider:
         async with open_stream(
             self._client, name, self._url, payload, self._headers, parse_error
         ) as response:
+            finished = False
             async for _event, data in sse_events(response, name):
                 if data == b"[DONE]":
                     return
@@ -190,7 +188,10 @@ class OpenAICompatProvider:
                 if isinstance(chunk, dict) and "error" in chunk:
                     raise _stream_error(name, chunk)
                 for event in parse_chunk(cast(dict[str, Any], chunk)):
+                    finished = finished or isinstance(event, Finish)
                     yield event
+            if not finished:  # no [DONE] and no finish_reason: the stream was cut
+                raise malformed(name, "the stream ended before it finished")
 
 
 def _stream_error(provider: str, chunk: dict[str, Any]) -> UpstreamError:

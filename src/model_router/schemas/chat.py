@@ -18,6 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+# Fields that steer the router itself and are never sent upstream.
+ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
+
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 
 

@@ -44,6 +44,7 @@ class RequestLog:
         self._queue: deque[Row] = deque()
         self._by_id: dict[uuid.UUID, Row] = {}
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.written = 0
@@ -79,6 +80,20 @@ class RequestLog:
         await self.flush()
 
     async def flush(self) -> None:
+        """Write every pending row now (the analytics API calls this before it reads)."""
+        async with self._lock:
+            await self._flush_locked()
+
+    async def catch_up(self) -> None:
+        """Flush before a read, so a caller sees its own requests; never raises."""
+        if not self._queue:
+            return
+        try:
+            await self.flush()
+        except Exception as exc:  # the reader gets what is in the database
+            log.warning("request log: flush before read failed (%s)", exc)
+
+    async def _flush_locked(self) -> None:
         while self._queue:
             batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
             async with self._sessions.begin() as session:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from model_router.api.deps import CurrentKey, State
+from model_router.api.deps import CurrentKey, FreshLog, State
 from model_router.db import queries
 from model_router.errors import NotFound, PermissionDenied
 from model_router.jsonutil import dumps
@@ -62,6 +62,7 @@ def _json(model: BaseModel) -> Response:
 async def usage(
     scope: Scope,
     state: State,
+    _fresh: FreshLog,
     days: Annotated[int, Query(ge=1, le=365, description="Today (UTC) and the days before.")] = 30,
 ) -> Response:
     async with state.sessions() as session:
@@ -72,6 +73,7 @@ async def usage(
 async def list_requests(
     scope: Scope,
     state: State,
+    _fresh: FreshLog,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     model: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,

@@ -39,8 +39,8 @@ from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
 from model_router.errors import InvalidRequest, UnsupportedFeature, UpstreamError
 from model_router.providers.base import Target
 from model_router.providers.http import ErrorFields, error_from_response, malformed
-from model_router.providers.openai_compat import ROUTER_FIELDS
 from model_router.schemas.chat import (
+    ROUTER_FIELDS,
     ChatCompletionRequest,
     ImagePart,
     Message,

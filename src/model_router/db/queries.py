@@ -1,0 +1,378 @@
+"""Analytics queries over the request log, typed and scoped.
+
+Every function takes an `AsyncSession` and a `scope`: the user id a normal key
+is limited to, or None for an admin key (every row). The database aggregates;
+Python only folds grouped rows (`usage_summary` scans the window once, grouped
+by UTC day, model and provider, and folds totals and each level from those
+groups), never the table's rows. Every query filters on `created_at` (and
+`user_id`, `model`, `status` when given) so the composite indexes apply.
+
+Money sums stay exact: `SUM` over a `Money` column comes back through the
+type's result processor as `Decimal` on both backends (on SQLite it is an
+integer sum of 10^-12 USD units). An empty sum is `Decimal(0)`; an average over
+no values is None.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Date,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from model_router.db.models import Model, Provider, Request
+from model_router.schemas.analytics import (
+    CatalogueModel,
+    DailyStats,
+    ModelUsage,
+    ProviderUsage,
+    RequestDetail,
+    RequestPage,
+    RequestSummary,
+    UsageResponse,
+)
+
+ZERO = Decimal(0)
+PREVIEW_CHARS = 200
+
+Status = Literal["success", "error"]
+PendingLookup = Callable[[uuid.UUID], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    """Filters for `list_requests`; None means "any".
+
+    `start` and `end` are both inclusive. A date stands for a whole UTC day: as
+    `start`, from its 00:00; as `end`, up to the end of that day.
+    """
+
+    model: str | None = None
+    status: Status | None = None
+    search: str | None = None  # a case-insensitive substring of the prompt, taken literally
+    start: date | datetime | None = None
+    end: date | datetime | None = None
+
+
+# --- building blocks -------------------------------------------------------------
+
+_SUCCESS = Request.status == "success"
+# Cost unknown: no price for the model, or a successful call that got no cost.
+_UNKNOWN_COST = or_(Request.cost_unknown, and_(_SUCCESS, Request.total_cost_usd.is_(None)))
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _scoped(scope: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    return [] if scope is None else [Request.user_id == scope]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _window(
+    start: date | datetime | None, end: date | datetime | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if isinstance(start, datetime):
+        conditions.append(Request.created_at >= _as_utc(start))
+    elif start is not None:
+        conditions.append(Request.created_at >= _midnight(start))
+    if isinstance(end, datetime):
+        conditions.append(Request.created_at <= _as_utc(end))
+    elif end is not None and end < date.max:
+        conditions.append(Request.created_at < _midnight(end + timedelta(days=1)))
+    return conditions
+
+
+def _day_bucket(session: AsyncSession) -> ColumnElement[date]:
+    """The UTC calendar day of `created_at`, as a `date` on both backends."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A literal, not a bound parameter, so that GROUP BY matches the SELECT.
+        return cast(func.timezone(literal_column("'UTC'"), Request.created_at), Date)
+    # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'; Date parses the result.
+    return type_coerce(func.date(Request.created_at), Date)
+
+
+def _money(value: Decimal | None) -> Decimal:
+    return ZERO if value is None else value
+
+
+# --- GET /v1/analytics/usage -------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Running sums over grouped rows (never over the table's rows)."""
+
+    requests: int = 0
+    successful: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal = ZERO
+    latency_sum: int = 0
+    latency_count: int = 0
+    unknown_cost: int = 0
+
+    def add(self, group: Any) -> None:
+        self.requests += group.requests
+        self.successful += group.successful
+        self.input_tokens += group.input_tokens
+        self.output_tokens += group.output_tokens
+        self.total_tokens += group.total_tokens
+        self.cached_input_tokens += group.cached_input_tokens
+        self.reasoning_tokens += group.reasoning_tokens
+        self.cost += _money(group.cost)
+        self.latency_sum += group.latency_sum or 0
+        self.latency_count += group.latency_count
+        self.unknown_cost += group.unknown_cost
+
+    @property
+    def average_latency_ms(self) -> float | None:
+        return round(self.latency_sum / self.latency_count, 2) if self.latency_count else None
+
+
+async def usage_summary(
+    session: AsyncSession, scope: uuid.UUID | None, *, days: int, today: date | None = None
+) -> UsageResponse:
+    """Totals, per model, per provider and per day for `today` (UTC) and the
+    `days - 1` days before it; `daily_stats` has every day, zero-filled.
+
+    One scan: the database groups by (day, model, provider), and the levels
+    are folded from those groups. That is cheaper than one query per level
+    (a scan each) as long as days x models stays far below the row count."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    end = today or datetime.now(UTC).date()
+    start = end - timedelta(days=days - 1)
+    day = _day_bucket(session)
+    groups = await session.execute(
+        select(
+            day.label("day"),
+            Request.model,
+            Request.provider,
+            func.count().label("requests"),
+            _count_if(_SUCCESS).label("successful"),
+            func.sum(Request.input_tokens).label("input_tokens"),
+            func.sum(Request.output_tokens).label("output_tokens"),
+            func.sum(Request.total_tokens).label("total_tokens"),
+            func.sum(Request.cached_input_tokens).label("cached_input_tokens"),
+            func.sum(Request.reasoning_tokens).label("reasoning_tokens"),
+            func.sum(Request.total_cost_usd).label("cost"),
+            func.sum(Request.latency_ms).label("latency_sum"),
+            func.count(Request.latency_ms).label("latency_count"),
+            _count_if(_UNKNOWN_COST).label("unknown_cost"),
+        )
+        .where(*_scoped(scope), *_window(start, end))
+        .group_by(day, Request.model, Request.provider)
+    )
+    total = _Tally()
+    by_day: dict[date, _Tally] = {}
+    by_model: dict[tuple[str, str | None], _Tally] = {}
+    by_provider: dict[str | None, _Tally] = {}
+    for group in groups:
+        total.add(group)
+        by_day.setdefault(group.day, _Tally()).add(group)
+        by_model.setdefault((group.model, group.provider), _Tally()).add(group)
+        by_provider.setdefault(group.provider, _Tally()).add(group)
+
+    return UsageResponse(
+        period_days=days,
+        start_date=start,
+        end_date=end,
+        total_requests=total.requests,
+        successful_requests=total.successful,
+        failed_requests=total.requests - total.successful,
+        success_rate=round(100 * total.successful / total.requests, 2) if total.requests else 0.0,
+        total_input_tokens=total.input_tokens,
+        total_output_tokens=total.output_tokens,
+        total_tokens=total.total_tokens,
+        cached_input_tokens=total.cached_input_tokens,
+        reasoning_tokens=total.reasoning_tokens,
+        total_cost_usd=total.cost,
+        average_latency_ms=total.average_latency_ms,
+        requests_with_unknown_cost=total.unknown_cost,
+        by_model=[
+            ModelUsage(
+                model=model,
+                provider=provider,
+                requests=t.requests,
+                input_tokens=t.input_tokens,
+                output_tokens=t.output_tokens,
+                total_cost_usd=t.cost,
+                average_latency_ms=t.average_latency_ms,
+            )
+            for (model, provider), t in sorted(
+                by_model.items(), key=lambda kv: (-kv[1].requests, kv[0][0], kv[0][1] or "")
+            )
+        ],
+        by_provider=[
+            ProviderUsage(provider=provider, requests=t.requests, total_cost_usd=t.cost)
+            for provider, t in sorted(
+                by_provider.items(), key=lambda kv: (-kv[1].requests, kv[0] or "")
+            )
+        ],
+        daily_stats=[
+            _daily(current, by_day.get(current) or _Tally())
+            for current in (start + timedelta(days=n) for n in range(days))
+        ],
+    )
+
+
+def _daily(day: date, t: _Tally) -> DailyStats:
+    return DailyStats(
+        date=day,
+        requests=t.requests,
+        successful_requests=t.successful,
+        failed_requests=t.requests - t.successful,
+        input_tokens=t.input_tokens,
+        output_tokens=t.output_tokens,
+        total_tokens=t.total_tokens,
+        total_cost_usd=t.cost,
+        average_latency_ms=t.average_latency_ms,
+    )
+
+
+# --- GET /v1/analytics/requests ----------------------------------------------------
+
+
+def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnElement[bool]]:
+    where = [*_scoped(scope), *_window(filters.start, filters.end)]
+    if filters.model is not None:
+        where.append(Request.model == filters.model)
+    if filters.status is not None:
+        where.append(Request.status == filters.status)
+    if filters.search:
+        if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
+            where.append(false())
+        else:
+            # Parameterised; `%`, `_` and the escape character are escaped.
+            where.append(Request.prompt_text.icontains(filters.search, autoescape=True))
+    return where
+
+
+async def list_requests(
+    session: AsyncSession,
+    scope: uuid.UUID | None,
+    filters: RequestFilter,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+) -> RequestPage:
+    """One page of the request log, newest first, with the count of all matches.
+    A page past the end is empty."""
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page must be at least 1")
+    where = _filtered(scope, filters)
+    total = await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
+    offset = (page - 1) * per_page
+    summaries: list[RequestSummary] = []
+    if offset < total:
+        rows = await session.execute(
+            select(
+                Request.id,
+                Request.model,
+                Request.provider,
+                Request.status,
+                Request.input_tokens,
+                Request.output_tokens,
+                Request.total_tokens,
+                Request.total_cost_usd,
+                Request.latency_ms,
+                Request.created_at,
+                func.substr(Request.prompt_text, 1, PREVIEW_CHARS).label("prompt_preview"),
+                Request.error_message,
+                Request.is_stream,
+                Request.user_id,
+            )
+            .where(*where)
+            .order_by(Request.created_at.desc(), Request.id.desc())
+            .limit(per_page)
+            .offset(offset)
+        )
+        summaries = [RequestSummary.model_validate(row, from_attributes=True) for row in rows]
+    return RequestPage(
+        requests=summaries,
+        total=total,
+        page=page,
+        per_page=per_page,
+        total_pages=-(-total // per_page),
+    )
+
+
+# --- GET /v1/analytics/requests/{id} -----------------------------------------------
+
+
+async def get_request(
+    session: AsyncSession,
+    scope: uuid.UUID | None,
+    request_id: uuid.UUID,
+    *,
+    pending: PendingLookup | None = None,
+) -> RequestDetail | None:
+    """The whole row, or None if it does not exist or is outside `scope`.
+
+    `pending` looks up rows the request log holds but has not written yet. It
+    is asked first: a row leaves it only once committed, so no request can fall
+    between the two."""
+    if pending is not None and (held := pending(request_id)) is not None:
+        detail = RequestDetail.model_validate(dict(held))
+        return detail if scope is None or detail.user_id == scope else None
+    row = await session.scalar(select(Request).where(Request.id == request_id, *_scoped(scope)))
+    return None if row is None else RequestDetail.model_validate(row)
+
+
+# --- GET /v1/analytics/models --------------------------------------------------------
+
+
+async def list_catalogue(session: AsyncSession) -> list[CatalogueModel]:
+    """Every model in the database with its prices, disabled ones included."""
+    rows = await session.execute(
+        select(Model, Provider.name, Provider.is_active)
+        .join(Provider, Model.provider_id == Provider.id)
+        .order_by(Provider.name, Model.model_id)
+    )
+    return [
+        CatalogueModel(
+            id=model.id,
+            model_id=model.model_id,
+            provider=provider,
+            display_name=model.display_name,
+            input_price_per_1m_tokens=model.input_price_per_1m_tokens,
+            output_price_per_1m_tokens=model.output_price_per_1m_tokens,
+            cached_input_price_per_1m_tokens=model.cached_input_price_per_1m_tokens,
+            cache_write_price_per_1m_tokens=model.cache_write_price_per_1m_tokens,
+            context_window=model.context_window,
+            max_output_tokens=model.max_output_tokens,
+            price_source=model.price_source,
+            is_active=model.is_active and provider_active,
+        )
+        for model, provider, provider_active in rows
+    ]

@@ -1,0 +1,219 @@
+"""The analytics API's wire models: usage aggregates, the request log, the catalogue.
+
+Money is `Decimal` end to end and is written as an exact JSON number (see
+`model_router.jsonutil`), so it is documented here as `number`. Dates are UTC
+calendar days written `YYYY-MM-DD`; datetimes are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+
+Usd = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "number", "description": "USD, exact (never rounded via a float)"}),
+]
+IsoDate = Annotated[
+    date,
+    PlainSerializer(date.isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
+
+
+def parse_when(value: object) -> date | datetime:
+    """An ISO 8601 date (`2025-01-31`) or datetime (`2025-01-31T12:00:00Z`).
+
+    A datetime without an offset is taken as UTC; every datetime comes back in UTC.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                "expected an ISO 8601 date (YYYY-MM-DD) or datetime (YYYY-MM-DDTHH:MM:SSZ)"
+            ) from None
+    else:
+        raise ValueError("expected an ISO 8601 date or datetime")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime out of range") from None
+
+
+When = Annotated[
+    date | datetime,
+    PlainValidator(parse_when, json_schema_input_type=str),
+    WithJsonSchema({"type": "string", "examples": ["2025-01-31", "2025-01-31T12:00:00Z"]}),
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- GET /v1/analytics/usage ---------------------------------------------------
+
+
+class ModelUsage(_Out):
+    model: str
+    provider: str | None
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    total_cost_usd: Usd = Field(description="Sum of known costs; 0 when none is known.")
+    average_latency_ms: float | None
+
+
+class ProviderUsage(_Out):
+    provider: str | None
+    requests: int
+    total_cost_usd: Usd
+
+
+class DailyStats(_Out):
+    date: IsoDate
+    requests: int
+    successful_requests: int
+    failed_requests: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    total_cost_usd: Usd
+    average_latency_ms: float | None
+
+
+class UsageResponse(_Out):
+    period_days: int
+    start_date: IsoDate = Field(description="First UTC day of the window.")
+    end_date: IsoDate = Field(description="Last UTC day of the window: today.")
+    total_requests: int
+    successful_requests: int
+    failed_requests: int
+    success_rate: float = Field(description="Percentage (0-100) of successful requests; 0 if none.")
+    total_input_tokens: int
+    total_output_tokens: int
+    total_tokens: int
+    cached_input_tokens: int
+    reasoning_tokens: int
+    total_cost_usd: Usd = Field(description="Sum of known costs; 0 when none is known.")
+    average_latency_ms: float | None = Field(description="Null when no request has a latency.")
+    requests_with_unknown_cost: int = Field(
+        description="Requests whose cost could not be computed (no price for the model, or a "
+        "successful request without a cost): not counted in total_cost_usd."
+    )
+    by_model: list[ModelUsage]
+    by_provider: list[ProviderUsage]
+    daily_stats: list[DailyStats] = Field(
+        description="Every day of the window, oldest first, zero-filled."
+    )
+
+
+# --- GET /v1/analytics/requests ------------------------------------------------
+
+
+class RequestSummary(_Out):
+    id: uuid.UUID
+    model: str
+    provider: str | None
+    status: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    total_cost_usd: Usd | None
+    latency_ms: int | None
+    created_at: datetime
+    prompt_preview: str = Field(description="The first 200 characters of the prompt.")
+    error_message: str | None
+    is_stream: bool
+    user_id: uuid.UUID | None
+
+
+class RequestPage(_Out):
+    requests: list[RequestSummary]
+    total: int
+    page: int
+    per_page: int
+    total_pages: int
+
+
+# --- GET /v1/analytics/requests/{request_id} -------------------------------------
+
+
+class RequestDetail(_Out):
+    """One request-log row, every column."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    model_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    model: str
+    provider: str | None
+    prompt_text: str
+    request_messages: Any
+    response_text: str | None
+    reasoning_text: str | None
+    tool_calls: Any
+    finish_reason: str | None
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    input_price_per_1m_tokens: Usd | None
+    output_price_per_1m_tokens: Usd | None
+    cached_input_price_per_1m_tokens: Usd | None
+    cache_write_price_per_1m_tokens: Usd | None
+    input_cost_usd: Usd | None
+    output_cost_usd: Usd | None
+    total_cost_usd: Usd | None
+    cost_unknown: bool
+    latency_ms: int | None
+    ttft_ms: int | None
+    is_stream: bool
+    status: str
+    error_message: str | None
+    upstream_status: int | None
+    http_status: int | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+# --- GET /v1/analytics/models --------------------------------------------------
+
+
+class CatalogueModel(_Out):
+    id: uuid.UUID
+    model_id: str
+    provider: str
+    display_name: str
+    input_price_per_1m_tokens: Usd | None
+    output_price_per_1m_tokens: Usd | None
+    cached_input_price_per_1m_tokens: Usd | None
+    cache_write_price_per_1m_tokens: Usd | None
+    context_window: int | None
+    max_output_tokens: int | None
+    price_source: str
+    is_active: bool = Field(description="False when the model or its provider is disabled.")
+
+
+class CatalogueList(_Out):
+    models: list[CatalogueModel]
