@@ -104,9 +104,11 @@ async def list_requests(
 )
 async def get_request(request_id: str, key: CurrentKey, state: State) -> Response:
     try:
-        parsed = uuid.UUID(request_id)
+        parsed: uuid.UUID | None = uuid.UUID(request_id)
     except ValueError:
         parsed = None
+    if parsed is not None and str(parsed) != request_id.lower():
+        parsed = None  # the canonical form only: one URL per request
     detail = None
     if parsed is not None:
         async with state.sessions() as session:
