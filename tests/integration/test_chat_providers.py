@@ -298,3 +298,16 @@ def test_user_added_provider_gets_the_upstream_model_name(
     assert body["model"] == "acme-large"
     # acme-large: 1.25 in, 5 out per 1M; 10 in, 5 out
     assert cost(body) == Decimal("0.0000375")
+
+
+@pytest.mark.parametrize(
+    ("alias", "thinking"), [("deepseek-chat", "disabled"), ("deepseek-reasoner", "enabled")]
+)
+def test_retired_deepseek_names_call_flash_with_thinking_set(
+    router: Router, api: httpx.Client, alias: str, thinking: str
+) -> None:
+    body = chat(api, "legacy name", model=alias).json()
+    assert body["model"] == alias
+    sent = router.deepseek.state.last().body
+    assert sent["model"] == "deepseek-flash"
+    assert sent["thinking"] == {"type": thinking}

@@ -10,14 +10,14 @@ the providers' model pages), which Anthropic requires on every request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from genai_prices import Usage as PricesUsage
 from genai_prices import calc_price
 
-from model_router.costs.pricing import Price, Rates
+from model_router.costs.pricing import Peak, Price, Rates
 from model_router.providers.base import Protocol_
 
 
@@ -36,6 +36,9 @@ class ModelSeed:
     model_id: str
     max_output_tokens: int | None
     context_window: int | None = None  # only where the price source has none
+    # An alias: the model to call and price instead, and fields to add upstream.
+    upstream_model: str | None = None
+    upstream_params: dict[str, Any] | None = None
 
 
 PROVIDERS: tuple[ProviderSeed, ...] = (
@@ -66,8 +69,22 @@ MODELS: tuple[ModelSeed, ...] = (
     ModelSeed("gemini", "gemini-2.5-flash-lite", 65_536),
     ModelSeed("deepseek", "deepseek-flash", 384_000),
     ModelSeed("deepseek", "deepseek-v4-pro", 384_000),
-    ModelSeed("deepseek", "deepseek-chat", 8_192),
-    ModelSeed("deepseek", "deepseek-reasoner", 64_000),
+    # DeepSeek retired these names on 2026-07-24; they live on as aliases of
+    # V4 Flash with thinking off and on, as DeepSeek's migration guide says.
+    ModelSeed(
+        "deepseek",
+        "deepseek-chat",
+        384_000,
+        upstream_model="deepseek-flash",
+        upstream_params={"thinking": {"type": "disabled"}},
+    ),
+    ModelSeed(
+        "deepseek",
+        "deepseek-reasoner",
+        384_000,
+        upstream_model="deepseek-flash",
+        upstream_params={"thinking": {"type": "enabled"}},
+    ),
 )
 
 
@@ -79,6 +96,8 @@ class CatalogueEntry:
     price: Price | None
     context_window: int | None
     max_output_tokens: int | None
+    upstream_model: str | None = None
+    upstream_params: dict[str, Any] | None = None
 
 
 def _rate(value: Any) -> tuple[Decimal | None, int | None, Decimal | None]:
@@ -129,7 +148,35 @@ def price_from_source(
             cache_write=fields["cache_write"][2] or base.cache_write,
         )
     model = found.model
-    return Price(base, threshold, tier), model.name or model_id, model.context_window
+    price = Price(base, threshold, tier, _peak(model.prices))
+    return price, model.name or model_id, model.context_window
+
+
+def _peak(prices: Any) -> Peak | None:
+    """The time-of-day rates of a model, where its price has them (DeepSeek)."""
+    if not isinstance(prices, list):
+        return None
+    windows: list[tuple[time, time]] = []
+    rates: Rates | None = None
+    for conditional in prices:
+        constraint = getattr(conditional, "constraint", None)
+        if constraint is None or not hasattr(constraint, "start_time"):
+            continue
+        windows.append((_utc_time(constraint.start_time), _utc_time(constraint.end_time)))
+        mp = conditional.prices
+        rates = Rates(
+            input=_rate(getattr(mp, "input_mtok", None))[0],
+            output=_rate(getattr(mp, "output_mtok", None))[0],
+            cached_input=_rate(getattr(mp, "cache_read_mtok", None))[0],
+            cache_write=_rate(getattr(mp, "cache_write_mtok", None))[0],
+        )
+    return Peak(tuple(windows), rates) if windows and rates is not None else None
+
+
+def _utc_time(value: time) -> time:
+    if value.tzinfo is None:
+        return value
+    return datetime.combine(datetime(2000, 1, 1).date(), value).astimezone(UTC).time()
 
 
 def default_catalogue(at: datetime | None = None) -> list[CatalogueEntry]:
@@ -137,7 +184,10 @@ def default_catalogue(at: datetime | None = None) -> list[CatalogueEntry]:
     prices_ids = {p.name: p.prices_id for p in PROVIDERS}
     entries = []
     for seed in MODELS:
-        price, name, window = price_from_source(prices_ids[seed.provider], seed.model_id, at)
+        priced_as = seed.upstream_model or seed.model_id
+        price, name, window = price_from_source(prices_ids[seed.provider], priced_as, at)
+        if seed.upstream_model:
+            name = f"{seed.model_id} (alias of {name})"
         entries.append(
             CatalogueEntry(
                 provider=seed.provider,
@@ -146,6 +196,8 @@ def default_catalogue(at: datetime | None = None) -> list[CatalogueEntry]:
                 price=price,
                 context_window=window or seed.context_window,
                 max_output_tokens=seed.max_output_tokens,
+                upstream_model=seed.upstream_model,
+                upstream_params=seed.upstream_params,
             )
         )
     return entries

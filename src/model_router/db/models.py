@@ -78,6 +78,10 @@ class Model(Base):
     tier_cache_write_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
         Money(), nullable=True
     )
+    # Time-of-day rates: {"windows": [["01:00", "04:00"]], "input": "0.3", ...} (UTC).
+    peak_pricing: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # Fields merged into every upstream request for this model (aliases).
+    upstream_params: Mapped[Any] = mapped_column(JSON, nullable=True)
     context_window: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     price_source: Mapped[str] = mapped_column(String(50), default="genai-prices")

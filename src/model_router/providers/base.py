@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -35,6 +35,8 @@ class Target:
     upstream_model: str
     max_output_tokens: int | None = None
     context_window: int | None = None
+    # Fields added to the upstream body (e.g. DeepSeek's `thinking` for an alias).
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Provider(Protocol):

@@ -50,6 +50,7 @@ FINISH_REASONS: dict[str, FinishReason] = {
 def to_request(body: dict[str, Any], target: Target, *, stream: bool) -> dict[str, Any]:
     """The upstream body: the client's, with the upstream model and usage on streams."""
     payload = {k: v for k, v in body.items() if k not in ROUTER_FIELDS}
+    payload.update(target.extra_body)
     payload["model"] = target.upstream_model
     if stream:
         payload["stream"] = True

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.costs.pricing import Price, Rates
+from model_router.costs.pricing import Peak, Price, Rates
 from model_router.db.models import Model, Provider
 from model_router.errors import ModelNotFound
 from model_router.providers.base import PROTOCOLS, Protocol_, ProviderConfig, Target
@@ -54,7 +55,47 @@ def price_of(row: Model) -> Price | None:
             cached_input=row.tier_cached_input_price_per_1m_tokens or base.cached_input,
             cache_write=row.tier_cache_write_price_per_1m_tokens or base.cache_write,
         )
-    return Price(base=base, tier_threshold=row.tier_threshold_tokens, tier=tier)
+    return Price(
+        base=base,
+        tier_threshold=row.tier_threshold_tokens,
+        tier=tier,
+        peak=peak_from_json(row.peak_pricing),
+    )
+
+
+def peak_to_json(peak: Peak | None) -> dict[str, Any] | None:
+    if peak is None:
+        return None
+    rates = peak.rates
+    return {
+        "windows": [
+            [start.strftime("%H:%M"), end.strftime("%H:%M")] for start, end in peak.windows
+        ],
+        **{
+            name: None if value is None else str(value)
+            for name, value in (
+                ("input", rates.input),
+                ("output", rates.output),
+                ("cached_input", rates.cached_input),
+                ("cache_write", rates.cache_write),
+            )
+        },
+    }
+
+
+def peak_from_json(raw: Any) -> Peak | None:
+    if not isinstance(raw, dict) or not raw.get("windows"):
+        return None
+    windows = tuple(
+        (time.fromisoformat(start), time.fromisoformat(end)) for start, end in raw["windows"]
+    )
+
+    def rate(name: str) -> Decimal | None:
+        value = raw.get(name)
+        return None if value is None else Decimal(str(value))
+
+    rates = Rates(rate("input"), rate("output"), rate("cached_input"), rate("cache_write"))
+    return Peak(windows, rates)
 
 
 def provider_config(row: Provider, settings: Settings) -> ProviderConfig:
@@ -106,6 +147,7 @@ class Catalogue:
                     upstream_model=row.upstream_model or row.model_id,
                     max_output_tokens=row.max_output_tokens,
                     context_window=row.context_window,
+                    extra_body=dict(row.upstream_params or {}),
                 ),
                 price=price_of(row),
                 price_source=row.price_source,

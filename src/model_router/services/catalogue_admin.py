@@ -16,6 +16,7 @@ from model_router.costs.pricing import Price
 from model_router.db.models import Model, Provider
 from model_router.errors import InvalidRequest, NotFound
 from model_router.providers.base import PROTOCOLS
+from model_router.services.catalogue import peak_to_json
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ def _apply_price(row: Model, price: Price | None) -> None:
     row.tier_output_price_per_1m_tokens = tier.output if tier else None
     row.tier_cached_input_price_per_1m_tokens = tier.cached_input if tier else None
     row.tier_cache_write_price_per_1m_tokens = tier.cache_write if tier else None
+    row.peak_pricing = peak_to_json(price.peak if price else None)
 
 
 async def sync_catalogue(
@@ -73,6 +75,8 @@ async def sync_catalogue(
             else:
                 report.models_updated += 1
             row.display_name = entry.display_name
+            row.upstream_model = entry.upstream_model
+            row.upstream_params = entry.upstream_params
             row.context_window = entry.context_window
             row.max_output_tokens = entry.max_output_tokens
             row.price_source = "genai-prices"

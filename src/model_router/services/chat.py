@@ -174,7 +174,7 @@ class ChatService:
         except RouterError as exc:
             self._log.add(call.row(status="error", error=exc))
             raise
-        price_cost = cost(result.usage, call.model.price)
+        price_cost = cost(result.usage, call.model.price, call.created_at)
         latency = call.elapsed_ms()
         self._log.add(call.row(status="success", result=result, price_cost=price_cost))
         return completion_json(
@@ -225,7 +225,7 @@ class ChatService:
                     yield _frame(writer.chunk({}, event.reason))
                 event = await anext(events, None)
             result = acc.result()
-            price_cost = cost(result.usage, call.model.price)
+            price_cost = cost(result.usage, call.model.price, call.created_at)
             if include_usage:
                 yield _frame(writer.usage_chunk(result.usage, price_cost, call.model.provider))
             yield DONE
@@ -235,7 +235,7 @@ class ChatService:
             outcome = {
                 "status": "error",
                 "result": result,
-                "price_cost": cost(result.usage, call.model.price),
+                "price_cost": cost(result.usage, call.model.price, call.created_at),
                 "error": exc,
             }
             yield _frame(error_json(exc.message, exc.error_type, exc.param, exc.code))
@@ -243,7 +243,7 @@ class ChatService:
             if "result" not in outcome:
                 result = acc.result()
                 outcome["result"] = result
-                outcome["price_cost"] = cost(result.usage, call.model.price)
+                outcome["price_cost"] = cost(result.usage, call.model.price, call.created_at)
             self._log.add(call.row(**outcome))
             await _close(events)
 

@@ -129,6 +129,7 @@ def to_request(request: ChatCompletionRequest, target: Target, *, stream: bool) 
     payload.update(_output(request, schema))
     if stream:
         payload["stream"] = True
+    payload.update(target.extra_body)
     return payload
 
 

@@ -134,6 +134,7 @@ def to_request(request: ChatCompletionRequest, target: Target) -> Json:
         raise InvalidRequest("tool_choice needs tools", param="tool_choice")
     if config := _generation_config(request, target):
         payload["generationConfig"] = config
+    payload.update(target.extra_body)
     return payload
 
 
