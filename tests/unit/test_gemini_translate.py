@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from model_router.domain import (
     Finish,
@@ -36,7 +42,9 @@ from model_router.providers.gemini.translate import (
     parse_usage,
     to_request,
 )
+from model_router.providers.registry import make_client
 from model_router.schemas.chat import ChatCompletionRequest
+from tests.mocks.server import ServerThread
 
 TARGET = Target(upstream_model="gemini-2.5-flash")
 PROVIDER = "gemini"
@@ -730,18 +738,38 @@ def test_error_body_that_is_not_json_keeps_the_status() -> None:
     assert (error.status_code, error.upstream_status) == (502, 500)
 
 
-# -- the adapter over a fake transport ----------------------------------------------------------
+# -- the adapter over a real socket -------------------------------------------------------------
 
 
-def adapter(handler: Any) -> GeminiProvider:
-    config = ProviderConfig(
-        name=PROVIDER,
-        protocol="gemini",
-        base_url="https://generativelanguage.googleapis.com/",
-        api_key="AIzaTestKey0123456789",
-        api_key_setting="GEMINI_API_KEY",
-    )
-    return GeminiProvider(config, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+def _app(handler: Callable[[httpx.Request], httpx.Response]) -> Starlette:
+    """A local server whose answer is whatever `handler` makes of the request."""
+
+    async def endpoint(request: Request) -> Response:
+        seen = httpx.Request(
+            request.method,
+            str(request.url),
+            headers=request.headers.raw,
+            content=await request.body(),
+        )
+        answer = handler(seen)
+        return Response(answer.content, answer.status_code, headers=dict(answer.headers))
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST"])])
+
+
+@asynccontextmanager
+async def adapter(handler: Any) -> AsyncIterator[GeminiProvider]:
+    with ServerThread(_app(handler)) as server:
+        config = ProviderConfig(
+            name=PROVIDER,
+            protocol="gemini",
+            base_url=server.url + "/",
+            api_key="AIzaTestKey0123456789",
+            api_key_setting="GEMINI_API_KEY",
+        )
+        client = make_client(connect_timeout=5, read_timeout=5, max_connections=4)
+        async with client:
+            yield GeminiProvider(config, client)
 
 
 def chat_request(**fields: Any) -> ChatCompletionRequest:
@@ -756,30 +784,29 @@ async def test_complete_posts_to_generate_content_with_the_key_header() -> None:
         seen.append(request)
         return httpx.Response(200, json=response([{"text": "Hi!"}]))
 
-    result = await adapter(handler).complete(chat_request(), {}, TARGET)
+    async with adapter(handler) as provider:
+        result = await provider.complete(chat_request(), {}, TARGET)
     assert result.content == "Hi!"
     (sent,) = seen
-    assert str(sent.url) == (
-        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
-    )
+    assert sent.url.path == "/v1beta/models/gemini-2.5-flash:generateContent"
     assert sent.headers["x-goog-api-key"] == "AIzaTestKey0123456789"
     assert orjson.loads(sent.content)["contents"] == [{"role": "user", "parts": [{"text": "Hi"}]}]
 
 
 @pytest.mark.anyio
 async def test_complete_maps_an_invalid_key_to_401() -> None:
-    provider = adapter(lambda request: httpx.Response(400, content=raw(BAD_KEY)))
-    with pytest.raises(UpstreamError) as caught:
-        await provider.complete(chat_request(), {}, TARGET)
+    async with adapter(lambda request: httpx.Response(400, content=raw(BAD_KEY))) as provider:
+        with pytest.raises(UpstreamError) as caught:
+            await provider.complete(chat_request(), {}, TARGET)
     assert caught.value.status_code == 401
 
 
 @pytest.mark.anyio
 async def test_complete_raises_an_error_payload_sent_with_200() -> None:
     body = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
-    provider = adapter(lambda request: httpx.Response(200, json=body))
-    with pytest.raises(UpstreamUnavailable) as caught:
-        await provider.complete(chat_request(), {}, TARGET)
+    async with adapter(lambda request: httpx.Response(200, json=body)) as provider:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await provider.complete(chat_request(), {}, TARGET)
     assert caught.value.status_code == 503
 
 
@@ -796,7 +823,8 @@ async def test_stream_reads_sse_until_the_body_ends() -> None:
         seen.append(request)
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
-    events = [e async for e in adapter(handler).stream(chat_request(stream=True), {}, TARGET)]
+    async with adapter(handler) as provider:
+        events = [e async for e in provider.stream(chat_request(stream=True), {}, TARGET)]
     assert seen[0].url.path.endswith("/models/gemini-2.5-flash:streamGenerateContent")
     assert seen[0].url.params["alt"] == "sse"
     assert [e for e in events if isinstance(e, TextDelta)] == [TextDelta("Hel"), TextDelta("lo")]
@@ -806,16 +834,16 @@ async def test_stream_reads_sse_until_the_body_ends() -> None:
 @pytest.mark.anyio
 async def test_stream_cut_before_a_finish_reason_is_an_upstream_error() -> None:
     body = b"data: " + orjson.dumps(chunk([{"text": "Hel"}])) + b"\r\n\r\n"
-    provider = adapter(lambda request: httpx.Response(200, content=body))
-    with pytest.raises(UpstreamError, match="finishReason"):
-        async for _ in provider.stream(chat_request(stream=True), {}, TARGET):
-            pass
+    async with adapter(lambda request: httpx.Response(200, content=body)) as provider:
+        with pytest.raises(UpstreamError, match="finishReason"):
+            async for _ in provider.stream(chat_request(stream=True), {}, TARGET):
+                pass
 
 
 @pytest.mark.anyio
 async def test_stream_429_before_the_body_carries_retry_after() -> None:
-    provider = adapter(lambda request: httpx.Response(429, content=raw(QUOTA)))
-    with pytest.raises(UpstreamRateLimited) as caught:
-        async for _ in provider.stream(chat_request(stream=True), {}, TARGET):
-            pass
+    async with adapter(lambda request: httpx.Response(429, content=raw(QUOTA))) as provider:
+        with pytest.raises(UpstreamRateLimited) as caught:
+            async for _ in provider.stream(chat_request(stream=True), {}, TARGET):
+                pass
     assert caught.value.headers["retry-after"] == "7"

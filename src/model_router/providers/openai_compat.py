@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import httpx
 import orjson
 
 from model_router.domain import (
@@ -28,6 +27,8 @@ from model_router.domain import (
 from model_router.errors import UpstreamError
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.http import (
+    NO_HEADERS,
+    Client,
     ErrorFields,
     error_from_response,
     malformed,
@@ -146,7 +147,7 @@ def parse_chunk(data: Any) -> list[StreamEvent]:
 
 
 class OpenAICompatProvider:
-    def __init__(self, config: ProviderConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: ProviderConfig, client: Client) -> None:
         self.config = config
         self._client = client
         self._url = config.base_url.rstrip("/") + "/chat/completions"
@@ -166,7 +167,7 @@ class OpenAICompatProvider:
         )
         if isinstance(data, dict) and "error" in data and "choices" not in data:
             raise error_from_response(
-                self.config.name, 502, httpx.Headers(), orjson.dumps(data), parse_error
+                self.config.name, 502, NO_HEADERS, orjson.dumps(data), parse_error
             )
         return from_response(data, self.config.name)
 
@@ -196,6 +197,6 @@ class OpenAICompatProvider:
 
 
 def _stream_error(provider: str, chunk: dict[str, Any]) -> UpstreamError:
-    error = error_from_response(provider, 502, httpx.Headers(), orjson.dumps(chunk), parse_error)
+    error = error_from_response(provider, 502, NO_HEADERS, orjson.dumps(chunk), parse_error)
     error.status_code = 502
     return error

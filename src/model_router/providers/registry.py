@@ -1,15 +1,16 @@
 """Protocol name -> adapter. The only place that switches on a provider kind.
 
-One pooled `httpx.AsyncClient` per provider, for the life of the process.
+One pooled aiohttp session per provider, for the life of the process.
 """
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from model_router.providers.anthropic import AnthropicProvider
 from model_router.providers.base import Protocol_, Provider, ProviderConfig, ProviderFactory
 from model_router.providers.gemini import GeminiProvider
+from model_router.providers.http import Client
 from model_router.providers.openai_compat import OpenAICompatProvider
 
 ADAPTERS: dict[Protocol_, ProviderFactory] = {
@@ -19,17 +20,19 @@ ADAPTERS: dict[Protocol_, ProviderFactory] = {
 }
 
 
-def make_client(
-    *, connect_timeout: float, read_timeout: float, max_connections: int
-) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=60,
+def make_client(*, connect_timeout: float, read_timeout: float, max_connections: int) -> Client:
+    """A keep-alive pool. `read_timeout` bounds each wait for bytes, not the whole
+    answer, so long streams live as long as tokens keep coming."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=max_connections, keepalive_timeout=60, ttl_dns_cache=300
         ),
-        follow_redirects=False,
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+        ),
+        auto_decompress=True,
+        skip_auto_headers=("User-Agent",),
+        headers={"user-agent": "model-router"},
     )
 
 
@@ -39,7 +42,7 @@ class ProviderPool:
     def __init__(self, *, connect_timeout: float, read_timeout: float, max_connections: int):
         self._timeouts = (connect_timeout, read_timeout, max_connections)
         self._providers: dict[str, Provider] = {}
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._clients: dict[str, Client] = {}
 
     def get(self, config: ProviderConfig) -> Provider:
         provider = self._providers.get(config.name)
@@ -57,6 +60,6 @@ class ProviderPool:
 
     async def aclose(self) -> None:
         for client in self._clients.values():
-            await client.aclose()
+            await client.close()
         self._clients.clear()
         self._providers.clear()

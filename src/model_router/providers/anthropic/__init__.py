@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import orjson
 
 from model_router.domain import ChatResult, StreamEvent
@@ -23,6 +22,8 @@ from model_router.providers.anthropic.translate import (
 )
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.http import (
+    NO_HEADERS,
+    Client,
     error_from_response,
     malformed,
     open_stream,
@@ -35,7 +36,7 @@ __all__ = ["AnthropicProvider"]
 
 
 class AnthropicProvider:
-    def __init__(self, config: ProviderConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: ProviderConfig, client: Client) -> None:
         self.config = config
         self._client = client
         # ANTHROPIC_BASE_URL has no /v1, as with the official SDK.
@@ -54,7 +55,7 @@ class AnthropicProvider:
         name = self.config.name
         data = await post_json(self._client, name, self._url, payload, self._headers, parse_error)
         if isinstance(data, dict) and data.get("type") == "error":
-            raise error_from_response(name, 502, httpx.Headers(), orjson.dumps(data), parse_error)
+            raise error_from_response(name, 502, NO_HEADERS, orjson.dumps(data), parse_error)
         return from_response(data, name)
 
     async def stream(

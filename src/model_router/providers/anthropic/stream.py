@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import orjson
 
 from model_router.domain import (
@@ -30,7 +29,7 @@ from model_router.domain import (
 )
 from model_router.errors import UpstreamError
 from model_router.providers.anthropic.translate import map_stop_reason, parse_error, parse_usage
-from model_router.providers.http import error_from_response, malformed
+from model_router.providers.http import NO_HEADERS, error_from_response, malformed
 
 
 class StreamState:
@@ -106,5 +105,5 @@ def stream_error(provider: str, data: dict[str, Any]) -> UpstreamError:
     error = data.get("error")
     overloaded = isinstance(error, dict) and error.get("type") == "overloaded_error"
     return error_from_response(
-        provider, 529 if overloaded else 502, httpx.Headers(), orjson.dumps(data), parse_error
+        provider, 529 if overloaded else 502, NO_HEADERS, orjson.dumps(data), parse_error
     )

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 
 from model_router.domain import ChatResult, StreamEvent
@@ -19,12 +18,12 @@ from model_router.providers.gemini.translate import (
     parse_error,
     to_request,
 )
-from model_router.providers.http import malformed, open_stream, post_json, sse_events
+from model_router.providers.http import Client, malformed, open_stream, post_json, sse_events
 from model_router.schemas.chat import ChatCompletionRequest
 
 
 class GeminiProvider:
-    def __init__(self, config: ProviderConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: ProviderConfig, client: Client) -> None:
         self.config = config
         self._client = client
         # GEMINI_BASE_URL is the host; tolerate one given with the API version.

@@ -28,17 +28,16 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
 from model_router.errors import InvalidRequest, UnsupportedFeature, UpstreamError
 from model_router.providers.base import Target
-from model_router.providers.http import ErrorFields, error_from_response, malformed
+from model_router.providers.http import NO_HEADERS, ErrorFields, error_from_response, malformed
 from model_router.schemas.chat import (
     ROUTER_FIELDS,
     ChatCompletionRequest,
@@ -470,7 +469,9 @@ def _detail(error: Json, kind: str) -> Json:
     return {}
 
 
-def gemini_error(provider: str, status: int, headers: httpx.Headers, raw: bytes) -> UpstreamError:
+def gemini_error(
+    provider: str, status: int, headers: Mapping[str, str], raw: bytes
+) -> UpstreamError:
     """An error response as our hierarchy: a bad key (400 API_KEY_INVALID) is a 401,
     and a 429 passes on RetryInfo's delay as retry-after."""
     try:
@@ -491,4 +492,4 @@ def embedded_error(provider: str, data: Json) -> UpstreamError:
     error = data.get("error")
     code = error.get("code") if isinstance(error, dict) else None
     status = code if isinstance(code, int) and code >= 400 else 500
-    return gemini_error(provider, status, httpx.Headers(), orjson.dumps(data))
+    return gemini_error(provider, status, NO_HEADERS, orjson.dumps(data))
