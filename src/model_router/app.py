@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.types import Receive, Scope, Send
 
 from model_router.api import errors
 from model_router.api.deps import AppState
@@ -38,7 +39,26 @@ async def _refresh_catalogue(catalogue: Catalogue, every: float) -> None:
             log.warning("catalogue refresh failed: %s", exc)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class Gateway:
+    """The ASGI app: the chat endpoint directly, everything else through FastAPI."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/v1/chat/completions"
+            and scope["method"] == "POST"
+        ):
+            state: AppState | None = getattr(self.api.state, "router", None)
+            if state is not None:
+                await chat.fast_chat_completions(state, scope, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Gateway:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -95,4 +115,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, chat, models, analytics):
         app.include_router(module.router)
-    return app
+    return Gateway(app)

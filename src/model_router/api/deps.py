@@ -29,7 +29,8 @@ class AppState:
     chat: ChatService
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async on purpose: FastAPI runs a sync dependency in a thread pool.
     state: AppState = request.app.state.router
     return state
 

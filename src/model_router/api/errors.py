@@ -42,11 +42,20 @@ def error_response(
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-async def _router_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RouterError)
+def router_error_response(exc: RouterError) -> Response:
     return error_response(
         exc.status_code, exc.message, exc.error_type, exc.param, exc.code, exc.headers
     )
+
+
+def unexpected_error_response(exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "Internal error in the router.", "server_error")
+
+
+async def _router_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RouterError)
+    return router_error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -75,8 +84,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(_request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "Internal error in the router.", "server_error")
+    return unexpected_error_response(exc)
 
 
 def install(app: FastAPI) -> None:

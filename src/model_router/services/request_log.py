@@ -19,13 +19,14 @@ from collections import deque
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from model_router.db.models import Request
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+_INSERT = insert(Request.metadata.tables[Request.__tablename__])
 
 
 class RequestLog:
@@ -38,6 +39,10 @@ class RequestLog:
         max_pending: int = 100_000,
     ) -> None:
         self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("RequestLog needs sessions bound to an AsyncEngine")
+        self._engine: AsyncEngine = bind
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_pending = max_pending
@@ -96,8 +101,9 @@ class RequestLog:
     async def _flush_locked(self) -> None:
         while self._queue:
             batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
-            async with self._sessions.begin() as session:
-                await session.execute(insert(Request), batch)
+            # Core, not ORM, insert: one executemany, no unit of work.
+            async with self._engine.begin() as conn:
+                await conn.execute(_INSERT, batch)
             for row in batch:
                 self._queue.popleft()
                 self._by_id.pop(row["id"], None)
