@@ -128,3 +128,7 @@ def test_client_disconnect_cancels_upstream_and_records_partial(
     detail = request_detail(api, request_id)
     assert detail["status"] == "error"
     assert "disconnect" in detail["error_message"]
+    # the upstream never reported usage: it is estimated from the text, never $0
+    assert detail["output_tokens"] > 0
+    assert detail["input_tokens"] > 0
+    assert Decimal(str(detail["total_cost_usd"])) > 0
