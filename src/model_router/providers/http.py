@@ -217,21 +217,31 @@ async def open_stream(
 async def sse_events(
     response: aiohttp.ClientResponse, provider: str
 ) -> AsyncIterator[tuple[str | None, bytes]]:
-    """Yield (event name, data) for each Server-Sent Event of a response."""
+    """Yield (event name, data) for each Server-Sent Event of a response.
+
+    Reads whatever bytes have arrived and splits them here: one await per
+    network read rather than one per line.
+    """
     event: str | None = None
     data: list[bytes] = []
+    pending = b""
     try:
-        async for raw_line in response.content:
-            line = raw_line.rstrip(b"\r\n")
-            if not line:
-                if data:
-                    yield event, b"\n".join(data)
-                event, data = None, []
-            elif line.startswith(b"data:"):
-                data.append(line[5:].lstrip(b" "))
-            elif line.startswith(b"event:"):
-                event = line[6:].strip().decode()
+        async for received in response.content.iter_any():
+            lines = (pending + received).split(b"\n") if pending else received.split(b"\n")
+            pending = lines.pop()
+            for raw in lines:
+                line = raw[:-1] if raw.endswith(b"\r") else raw
+                if not line:
+                    if data:
+                        yield event, b"\n".join(data) if len(data) > 1 else data[0]
+                    event, data = None, []
+                elif line.startswith(b"data:"):
+                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+                elif line.startswith(b"event:"):
+                    event = line[6:].strip().decode()
     except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
+    if pending.startswith(b"data:"):
+        data.append(pending[5:].lstrip(b" "))
     if data:
         yield event, b"\n".join(data)

@@ -12,6 +12,7 @@ from typing import Any
 
 from model_router.costs.pricing import Cost
 from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
+from model_router.jsonutil import dumps
 
 
 def usage_json(usage: Usage, cost: Cost | None) -> dict[str, Any]:
@@ -79,7 +80,11 @@ def completion_json(
 
 
 class ChunkWriter:
-    """Frames `chat.completion.chunk` events for one streamed answer."""
+    """Frames `chat.completion.chunk` events for one streamed answer, as SSE bytes.
+
+    The parts that never change within a stream are serialised once; each chunk
+    only serialises its delta (this is the per-chunk hot path).
+    """
 
     def __init__(self, request_id: str, model: str, created: datetime, include_usage: bool):
         self._head = {
@@ -88,23 +93,24 @@ class ChunkWriter:
             "created": int(created.timestamp()),
             "model": model,
         }
-        self._include_usage = include_usage
-
-    def chunk(
-        self, delta: dict[str, Any], finish_reason: FinishReason | None = None
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            **self._head,
-            "choices": [
-                {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-            ],
+        head = dumps(self._head)[:-1]  # without the closing brace
+        self._open = b"data: " + head + b',"choices":[{"index":0,"delta":'
+        tail = b',"logprobs":null}]' + (b',"usage":null' if include_usage else b"") + b"}\n\n"
+        self._tails: dict[FinishReason | None, bytes] = {
+            reason: b',"finish_reason":' + dumps(reason) + tail
+            for reason in (None, "stop", "length", "tool_calls", "content_filter")
         }
-        if self._include_usage:
-            out["usage"] = None
-        return out
 
-    def usage_chunk(self, usage: Usage, cost: Cost | None, provider: str) -> dict[str, Any]:
-        return {**self._head, "choices": [], "usage": usage_json(usage, cost), "provider": provider}
+    def chunk(self, delta: dict[str, Any], finish_reason: FinishReason | None = None) -> bytes:
+        return self._open + dumps(delta) + self._tails[finish_reason]
+
+    def usage_chunk(self, usage: Usage, cost: Cost | None, provider: str) -> bytes:
+        body = {**self._head, "choices": [], "usage": usage_json(usage, cost), "provider": provider}
+        return sse(body)
+
+
+def sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + dumps(data) + b"\n\n"
 
 
 def error_json(

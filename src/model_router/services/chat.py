@@ -36,11 +36,10 @@ from model_router.errors import (
     UnsupportedFeature,
     UpstreamError,
 )
-from model_router.jsonutil import dumps
 from model_router.providers.base import Provider
 from model_router.providers.registry import ProviderPool
 from model_router.schemas.chat import ChatCompletionRequest
-from model_router.schemas.render import ChunkWriter, completion_json, error_json
+from model_router.schemas.render import ChunkWriter, completion_json, error_json, sse
 from model_router.services.catalogue import Catalogue, ModelInfo
 from model_router.services.keys import KeyInfo
 from model_router.services.request_log import RequestLog
@@ -213,21 +212,21 @@ class ChatService:
         acc = _Accumulator()
         outcome: dict[str, Any] = {"status": "error", "error_message": "client disconnected"}
         try:
-            yield _frame(writer.chunk({"role": "assistant", "content": ""}))
+            yield writer.chunk({"role": "assistant", "content": ""})
             event = first
             while event is not None:
                 delta = acc.feed(event)
                 if delta is not None and call.ttft_ms is None:
                     call.ttft_ms = call.elapsed_ms()
                 if delta is not None:
-                    yield _frame(writer.chunk(delta))
+                    yield writer.chunk(delta)
                 elif isinstance(event, Finish):
-                    yield _frame(writer.chunk({}, event.reason))
+                    yield writer.chunk({}, event.reason)
                 event = await anext(events, None)
             result = acc.result()
             price_cost = cost(result.usage, call.model.price, call.created_at)
             if include_usage:
-                yield _frame(writer.usage_chunk(result.usage, price_cost, call.model.provider))
+                yield writer.usage_chunk(result.usage, price_cost, call.model.provider)
             yield DONE
             outcome = {"status": "success", "result": result, "price_cost": price_cost}
         except UpstreamError as exc:
@@ -238,7 +237,7 @@ class ChatService:
                 "price_cost": cost(result.usage, call.model.price, call.created_at),
                 "error": exc,
             }
-            yield _frame(error_json(exc.message, exc.error_type, exc.param, exc.code))
+            yield sse(error_json(exc.message, exc.error_type, exc.param, exc.code))
         finally:
             if "result" not in outcome:  # the client went away mid-stream
                 result = acc.result()
@@ -273,10 +272,6 @@ async def _close(events: AsyncIterator[StreamEvent]) -> None:
         # Closing after a disconnect may itself be cancelled; the socket goes either way.
         with contextlib.suppress(BaseException):
             await aclose()
-
-
-def _frame(data: dict[str, Any]) -> bytes:
-    return b"data: " + dumps(data) + b"\n\n"
 
 
 class _Accumulator:
