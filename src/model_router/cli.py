@@ -71,6 +71,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         loop="uvloop",
         http="httptools",
         access_log=False,
+        proxy_headers=False,  # the router reads no client address
+        server_header=False,
         timeout_graceful_shutdown=30,
     )
 
