@@ -258,3 +258,65 @@ def bootstrap() -> None:
         click.echo("No API key existed, so an admin key was created. It is shown only once:")
         click.echo(f"\n    {key}\n")
     click.echo("ready")
+
+
+@main.command(name="demo-data")
+@click.option("--rows", type=click.IntRange(1, 50_000_000), required=True, help="Requests to add.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    help="Spread over the last DAYS days.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="Demo keys: users demo-1..demo-USERS, made if missing.",
+)
+@click.option(
+    "--seed", type=int, default=42, show_default=True, help="Same seed, same rows (ids apart)."
+)
+def demo_data(rows: int, days: int, users: int, seed: int) -> None:
+    """Fill the request log with realistic demo traffic.
+
+    Over the catalogue's models (synced first if it is empty), with a daily
+    rhythm, ~5% errors, ~30% streams and exact costs. On PostgreSQL a large
+    load locks the requests table until it is done.
+    """
+    import time
+
+    from model_router.services.demo_data import generate_demo_data
+
+    last = 0.0
+
+    def progress(done: int, total: int, seconds: float) -> None:
+        nonlocal last
+        if done == total or time.monotonic() - last >= 2:
+            last = time.monotonic()
+            rate = done / seconds if seconds > 0 else 0
+            click.echo(
+                f"  {done:>12,} / {total:,} rows  {seconds:6.1f} s  {rate:9,.0f} rows/s", err=True
+            )
+
+    report = _run(
+        lambda s: generate_demo_data(
+            s,
+            rows=rows,
+            days=days,
+            users=users,
+            seed=seed,
+            progress=progress,
+            note=lambda message: click.echo(f"  {message}", err=True),
+        )
+    )
+    click.echo(
+        f"added {report.rows:,} requests ({report.errors:,} errors) to {report.backend} "
+        f"in {report.seconds:.1f} s: {report.rows_per_second:,.0f} rows/s"
+    )
+    click.echo(
+        f"from {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC, "
+        f"{report.models} models, {users} demo users ({report.users_created} new)"
+    )
