@@ -200,6 +200,17 @@ async def _seed(sessions: Any, acme_url: str, openai_url: str) -> None:
             context_window=32_000,
         ),
     )
+    # Azure OpenAI's v1 API: the key goes in an `api-key` header, the model is the deployment.
+    await add_provider(
+        sessions,
+        "azure",
+        base_url=f"{openai_url}/v1",
+        api_key_setting="AZURE_OPENAI_API_KEY",
+        auth_header="api-key",
+    )
+    await add_model(
+        sessions, ModelSpec(provider="azure", model_id="azure-gpt-4o", upstream_model="my-gpt-4o")
+    )
     # A provider whose key setting is not set.
     await add_provider(
         sessions, "nokey", base_url=f"{openai_url}/v1", api_key_setting="NOKEY_API_KEY"
@@ -220,6 +231,7 @@ def router(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Router]:
     os.environ["ACME_API_KEY"] = KEYS["acme"]
+    os.environ["AZURE_OPENAI_API_KEY"] = KEYS["openai"]
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,

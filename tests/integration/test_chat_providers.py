@@ -311,3 +311,14 @@ def test_retired_deepseek_names_call_flash_with_thinking_set(
     sent = router.deepseek.state.last().body
     assert sent["model"] == "deepseek-flash"
     assert sent["thinking"] == {"type": thinking}
+
+
+def test_azure_style_provider_sends_the_key_in_an_api_key_header(
+    router: Router, api: httpx.Client
+) -> None:
+    response = chat(api, "hello azure", model="azure-gpt-4o")
+    assert response.status_code == 200, response.text
+    sent = router.openai.state.last()
+    assert sent.headers["api-key"] == KEYS["openai"]
+    assert "authorization" not in sent.headers
+    assert sent.body["model"] == "my-gpt-4o"
