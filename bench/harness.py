@@ -164,6 +164,15 @@ def cpu_seconds(root: int) -> float:
     return ticks / CLK_TCK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine's processes have used (all cores, /proc/stat):
+    user, nice, system and steal; not interrupts, where loopback traffic lands."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system = fields[0], fields[1], fields[2]
+    steal = fields[7] if len(fields) > 7 else 0
+    return (user + nice + system + steal) / CLK_TCK
+
+
 def status_kib(pid: int, field_name: str) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -207,7 +216,9 @@ class Nginx:
 
 
 def require_tool(name: str, package: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+    )
     if path is None:
         raise BenchError(
             f"{name} is not installed. `make bench` installs it (apt-get install {package}); "
@@ -230,21 +241,35 @@ def start_nginx(children: Children, workdir: Path) -> Nginx:
         import pwd
 
         user = f"user {pwd.getpwuid(0).pw_name};"
-    conf = (BENCH / "nginx.conf.template").read_text().format(
-        prefix=prefix, bodies=bodies, port=port, user=user
+    conf = (
+        (BENCH / "nginx.conf.template")
+        .read_text()
+        .format(prefix=prefix, bodies=bodies, port=port, user=user)
     )
     (prefix / "nginx.conf").write_text(conf)
     out = open(prefix / "stdout.log", "wb")  # noqa: SIM115 (the child keeps it)
     start = time.perf_counter()
     proc = children.spawn(
-        [binary, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(prefix / "nginx.conf")],
+        [
+            binary,
+            "-p",
+            str(prefix),
+            "-e",
+            str(prefix / "error.log"),
+            "-c",
+            str(prefix / "nginx.conf"),
+        ],
         stdout=out,
         stderr=subprocess.STDOUT,
     )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", proc, 10, "nginx")
     except BenchError:
-        errors = (prefix / "error.log").read_text(errors="replace") if (prefix / "error.log").exists() else ""
+        errors = (
+            (prefix / "error.log").read_text(errors="replace")
+            if (prefix / "error.log").exists()
+            else ""
+        )
         raise BenchError(f"nginx did not start:\n{errors[-2000:]}") from None
     return Nginx(port, proc, prefix, time.perf_counter() - start)
 
@@ -265,8 +290,7 @@ MODELS = (
     ("bench-openai-stream", "bench-openai-stream", "gpt-4o-mini", "0.15", "0.075", "0.6"),
     ("bench-claude", "bench-anthropic", "claude-haiku-4-5", "1", "0.1", "5"),
     ("bench-claude-stream", "bench-anthropic-stream", "claude-haiku-4-5", "1", "0.1", "5"),
-    ("bench-gemini", "bench-gemini", "gemini-2.5-flash", "0.3", "0.03", "2.5"),
-    ("bench-gemini-stream", "bench-gemini", "gemini-2.5-flash", "0.3", "0.03", "2.5"),
+    ("bench-gemini", "bench-gemini", "gemini-2.5-flash", "0.3", "0.03", "2.5"),  # streams too
 )
 
 
@@ -279,11 +303,21 @@ def router_env(database_url: str) -> dict[str, str]:
         names = {name.upper() for name in Settings.model_fields}
     except Exception:  # the settings module is being edited: drop the known prefixes
         names = set()
-    prefixes = ("REQUEST_LOG_", "UPSTREAM_", "KEY_CACHE_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "DEEPSEEK_")
+    prefixes = (
+        "REQUEST_LOG_",
+        "UPSTREAM_",
+        "KEY_CACHE_",
+        "OPENAI_",
+        "ANTHROPIC_",
+        "GEMINI_",
+        "DEEPSEEK_",
+    )
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in names and not k.startswith(prefixes) and k not in ("DATABASE_URL", "ADMIN_API_KEY")
+        if k not in names
+        and not k.startswith(prefixes)
+        and k not in ("DATABASE_URL", "ADMIN_API_KEY")
     }
     env.update(
         DATABASE_URL=database_url,
@@ -294,10 +328,10 @@ def router_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def cli(workdir: Path, env: dict[str, str], *args: str) -> str:
+def cli(workdir: Path, env: dict[str, str], *args: str, timeout: float = 120) -> str:
     """Run `model-router ARGS` in `workdir` (so no .env is read); its stdout."""
     done = subprocess.run(
-        [CLI, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+        [CLI, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0:
         raise BenchError(
@@ -307,25 +341,37 @@ def cli(workdir: Path, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def cli_parallel(workdir: Path, env: dict[str, str], commands: list[list[str]]) -> list[str]:
+    """Independent CLI calls, a few at a time (each is mostly Python start-up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return list(pool.map(lambda args: cli(workdir, env, *args), commands))
+
+
 def set_up_router_db(workdir: Path, env: dict[str, str], mock_base: str | None) -> dict[str, str]:
-    """Migrate and load the catalogue, add the bench providers and models
-    (pointing at the mock), and create a normal and an admin key."""
+    """Migrate and load the catalogue (`bootstrap`), add the bench providers and
+    models (pointing at the mock), and create a normal and an admin key."""
     cli(workdir, env, "bootstrap")
+    keys = [
+        ["keys", "create", "--name", "bench"],
+        ["keys", "create", "--name", "bench-admin", "--admin"],
+    ]
     if mock_base is not None:
-        for name, protocol, path in PROVIDERS:
-            cli(
-                workdir, env, "providers", "add", name, "--protocol", protocol,
-                "--base-url", mock_base + path, "--api-key-setting", UPSTREAM_KEY_SETTING,
-            )  # fmt: skip
-        for model, provider, upstream, inp, cached, outp in MODELS:
-            cli(
-                workdir, env, "models", "add", model, "--provider", provider,
-                "--upstream-model", upstream, "--input-price", inp,
-                "--cached-input-price", cached, "--output-price", outp,
-            )  # fmt: skip
-    user_key = cli(workdir, env, "keys", "create", "--name", "bench").strip().splitlines()[-1]
-    admin_key = cli(workdir, env, "keys", "create", "--name", "bench-admin", "--admin")
-    return {"user": user_key, "admin": admin_key.strip().splitlines()[-1]}
+        cli_parallel(workdir, env, [
+            ["providers", "add", name, "--protocol", protocol, "--base-url", mock_base + path,
+             "--api-key-setting", UPSTREAM_KEY_SETTING]
+            for name, protocol, path in PROVIDERS
+        ])  # fmt: skip
+        models = [
+            ["models", "add", model, "--provider", provider, "--upstream-model", upstream,
+             "--input-price", inp, "--cached-input-price", cached, "--output-price", outp]
+            for model, provider, upstream, inp, cached, outp in MODELS
+        ]  # fmt: skip
+    else:
+        models = []
+    out = cli_parallel(workdir, env, [*keys, *models])
+    return {"user": out[0].strip().splitlines()[-1], "admin": out[1].strip().splitlines()[-1]}
 
 
 @dataclass
@@ -363,17 +409,23 @@ def start_router(
     try:
         startup = wait_healthy(f"http://127.0.0.1:{port}/health", proc, 60, "the router")
     except BenchError as exc:
-        raise BenchError(f"{exc}\n--- router log ---\n{log_path.read_text(errors='replace')[-3000:]}") from None
+        raise BenchError(
+            f"{exc}\n--- router log ---\n{log_path.read_text(errors='replace')[-3000:]}"
+        ) from None
     router = Router(port, proc, startup, log_path, workers)
     # All workers up (not only the first): each has its own pid and import cost.
     deadline = time.perf_counter() + 60
-    while len(router_workers(router)) < workers and time.perf_counter() < deadline:
+    while workers > 1 and len(router_workers(router)) < workers and time.perf_counter() < deadline:
         time.sleep(0.05)
     return router
 
 
 def router_workers(router: Router) -> list[int]:
-    return [p for p in process_tree(router.proc.pid) if p != router.proc.pid and "multiprocessing" in cmdline(p)]
+    """The worker processes (uvicorn spawns them with multiprocessing; with
+    one worker, the serve process itself serves)."""
+    if router.workers == 1:
+        return [router.proc.pid]
+    return [p for p in process_tree(router.proc.pid) if "spawn_main" in cmdline(p)]
 
 
 # --- PostgreSQL ----------------------------------------------------------------------
@@ -437,7 +489,9 @@ def pg_exists(database: str) -> bool:
     async def check() -> bool:
         conn = await asyncpg.connect(PG_ADMIN_DSN)
         try:
-            return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database))
+            return bool(
+                await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+            )
         finally:
             await conn.close()
 
@@ -457,6 +511,7 @@ def machine() -> dict[str, Any]:
     mem = status = None
     with contextlib.suppress(OSError):
         mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+
     def git(*args: str) -> str:
         with contextlib.suppress(Exception):
             return subprocess.run(

@@ -21,12 +21,56 @@ CREATED = 1795723200
 
 # 50 pieces, the size of real tokens; joined they make the answer.
 PIECES = (
-    "A write", "-ahead", " log", " (WAL)", " records", " every", " change", " before",
-    " it", " reaches", " the", " data", " files", ".", " If", " the", " process",
-    " crashes", ",", " the", " database", " replays", " the", " log", " from", " the",
-    " last", " checkpoint", " and", " nothing", " committed", " is", " lost", ".",
-    " Because", " appends", " are", " sequential", ",", " writes", " stay", " fast",
-    ",", " and", " readers", " never", " block", " writers", ".", "\n",
+    "A write",
+    "-ahead",
+    " log",
+    " (WAL)",
+    " records",
+    " every",
+    " change",
+    " before",
+    " it",
+    " reaches",
+    " the",
+    " data",
+    " files",
+    ".",
+    " If",
+    " the",
+    " process",
+    " crashes",
+    ",",
+    " the",
+    " database",
+    " replays",
+    " the",
+    " log",
+    " from",
+    " the",
+    " last",
+    " checkpoint",
+    " and",
+    " nothing",
+    " committed",
+    " is",
+    " lost",
+    ".",
+    " Because",
+    " appends",
+    " are",
+    " sequential",
+    ",",
+    " writes",
+    " stay",
+    " fast",
+    ",",
+    " and",
+    " readers",
+    " never",
+    " block",
+    " writers",
+    ".",
+    "\n",
 )
 assert len(PIECES) == CHUNKS
 TEXT = "".join(PIECES)
@@ -157,9 +201,7 @@ def gemini() -> tuple[str, str]:
         }
 
     frames = [
-        "data: "
-        + dump(response(p, "STOP" if i == CHUNKS - 1 else None, i + 1))
-        + "\r\n\r\n"
+        "data: " + dump(response(p, "STOP" if i == CHUNKS - 1 else None, i + 1)) + "\r\n\r\n"
         for i, p in enumerate(PIECES)
     ]
     return dump(response(TEXT, "STOP", COMPLETION_TOKENS)) + "\n", "".join(frames)

@@ -1,5 +1,5 @@
 -- Shared by the request scripts: a prebuilt POST, a per-thread count of the
--- requests sent, and a done() that prints one machine-readable line:
+-- requests written to the server (checked against nginx's stub_status), and a done() that prints one machine-readable line:
 --   BENCH {"requests":N,"sent":N,"p50_us":...,"p90_us":...,"p99_us":...,...}
 -- Script arguments (after `--`): API key ("-" for none), model, stream (true|false).
 -- The including script sets `body_template` with {{model}} and {{stream}}.
@@ -31,7 +31,9 @@ function request()
 end
 
 function done(summary, latency, requests)
-   local sent_total = 0
+   -- wrk calls request() once in the first thread before the run, to check
+   -- the script (script_verify_request): that call sent nothing.
+   local sent_total = -1
    for _, t in ipairs(threads) do
       sent_total = sent_total + (t:get("sent") or 0)
    end

@@ -79,9 +79,9 @@ class Model(Base):
         Money(), nullable=True
     )
     # Time-of-day rates: {"windows": [["01:00", "04:00"]], "input": "0.3", ...} (UTC).
-    peak_pricing: Mapped[Any] = mapped_column(JSON, nullable=True)
+    peak_pricing: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     # Fields merged into every upstream request for this model (aliases).
-    upstream_params: Mapped[Any] = mapped_column(JSON, nullable=True)
+    upstream_params: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     context_window: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     price_source: Mapped[str] = mapped_column(String(50), default="genai-prices")
@@ -107,10 +107,10 @@ class Request(Base):
     model: Mapped[str] = mapped_column(String(200))
     provider: Mapped[str | None] = mapped_column(String(100), nullable=True)
     prompt_text: Mapped[str] = mapped_column(Text, default="")
-    request_messages: Mapped[Any] = mapped_column(JSON, nullable=True)
+    request_messages: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     response_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     reasoning_text: Mapped[str | None] = mapped_column(Text, nullable=True)
-    tool_calls: Mapped[Any] = mapped_column(JSON, nullable=True)
+    tool_calls: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     finish_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
