@@ -209,7 +209,14 @@ async def _seed(sessions: Any, acme_url: str, openai_url: str) -> None:
         auth_header="api-key",
     )
     await add_model(
-        sessions, ModelSpec(provider="azure", model_id="azure-gpt-4o", upstream_model="my-gpt-4o")
+        sessions,
+        ModelSpec(
+            provider="azure",
+            model_id="azure-gpt-4o",
+            upstream_model="my-gpt-4o",
+            input_price=Decimal("2.5"),
+            output_price=Decimal("10"),
+        ),
     )
     # A provider whose key setting is not set.
     await add_provider(
