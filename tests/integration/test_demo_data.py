@@ -242,7 +242,11 @@ async def test_costs_are_exactly_those_of_cost(runs: Runs) -> None:
         assert charged == expected.rates
         again = cost(usage, Price(charged))  # from the row alone
         assert again is not None and again.total_usd == r.total_cost_usd
-    assert priced > ROWS * 0.9
+    # every successful row of a priced model was priced; the shared test catalogue
+    # also holds a few unpriced models, so not every row is
+    successes = [r for r in runs.first.rows if r.status != "error"]
+    assert priced == sum(1 for r in successes if runs.prices[r.model_id] is not None)
+    assert priced > ROWS * 0.75
 
 
 @pytest.mark.anyio
