@@ -305,18 +305,17 @@ async def test_a_second_run_adds_rows_and_reuses_the_demo_users(runs: Runs) -> N
 
 
 @pytest.mark.anyio
+@pytest.mark.postgres
 async def test_postgres_binary_values_are_what_asyncpg_would_send(runs: Runs) -> None:
-    if runs.plain is None:
-        pytest.skip("PostgreSQL only")
+    assert runs.plain is not None
     assert [_without_id(r, 2 * SHIFT) for r in runs.plain.rows] == [
         _without_id(r) for r in runs.first.rows
     ]
 
 
 @pytest.mark.anyio
+@pytest.mark.postgres
 async def test_postgres_numeric_encoding_holds_any_amount(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
     amounts = [0, 1, 9_999, 10**12, 10**12 + 1, 123_456_789_012_345, 10**16 - 1, 10**16]
     amounts += [10**16 + 10**4, 987_654_321_098_765_432_109, -1, -(10**12) - 7, -(10**20)]
     engine = make_engine(database_url)
@@ -341,19 +340,17 @@ async def test_postgres_numeric_encoding_holds_any_amount(database_url: str) -> 
 
 
 @pytest.mark.anyio
+@pytest.mark.postgres
 async def test_a_large_load_on_postgres_rebuilds_indexes_and_keys(runs: Runs) -> None:
-    if runs.backend != "postgresql":
-        pytest.skip("PostgreSQL only")
     assert any(note.startswith("bulk load") for note in runs.first.notes)  # an empty table
     assert not any(note.startswith("bulk load") for note in runs.second.notes)  # 2,000 in it
 
 
 @pytest.mark.anyio
+@pytest.mark.postgres
 async def test_a_failed_load_leaves_no_rows_and_every_index_and_key(
     runs: Runs, database_url: str
 ) -> None:
-    if runs.backend != "postgresql":
-        pytest.skip("PostgreSQL only")
     schema = """
         SELECT (SELECT count(*) FROM pg_indexes WHERE tablename = 'requests'),
                (SELECT count(*) FROM pg_constraint
