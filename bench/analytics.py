@@ -52,12 +52,13 @@ from harness import (
     pg_exists,
     pg_reachable,
     pg_url,
+    publish,
     router_env,
+    run_cli,
     start_router,
 )
 
 DATA = BENCH / "data"  # git-ignored (`data/`)
-RESULTS = BENCH / "results"
 PG_DATABASE = "mr_bench_analytics"
 SEARCH_WORD = "invoice"
 N_USERS, N_MODELS, DAYS, ERROR_RATE, STREAM_RATE = 20, 15, 90, 0.05, 0.30
@@ -642,18 +643,6 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(table: str) -> None:
-    readme = BENCH / "README.md"
-    if not readme.exists():
-        return
-    text = readme.read_text()
-    start, end = "<!-- bench:analytics:start -->", "<!-- bench:analytics:end -->"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        _, after = rest.split(end, 1)
-        readme.write_text(before + start + "\n" + table + end + after)
-
-
 def main() -> int:
     import os
 
@@ -701,26 +690,11 @@ def main() -> int:
     if not results["databases"]:
         raise BenchError("no database to measure")
     table = markdown(results)
-    RESULTS.mkdir(exist_ok=True)
-    for name, text in (
-        ("analytics.json", json.dumps(results, indent=2, default=str) + "\n"),
-        ("analytics.md", table),
-    ):
-        tmp = RESULTS / (name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(RESULTS / name)
-    update_readme(table)
+    publish("analytics", results, table, "analytics")
     print()
     print(table)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench-analytics: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("bench-analytics: interrupted; children stopped", file=sys.stderr)
-        sys.exit(130)
+    run_cli(main, "bench-analytics")

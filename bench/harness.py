@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
 ROOT = BENCH.parent
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "model-router")
@@ -546,3 +547,39 @@ class Workdir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def publish(stem: str, results: dict[str, Any], table: str, readme_marker: str) -> None:
+    """Write `results/<stem>.json` and `.md` atomically, and refresh the table
+    between `<!-- bench:<readme_marker>:start/end -->` in bench/README.md."""
+    import json
+
+    RESULTS.mkdir(exist_ok=True)
+    for name, text in (
+        (f"{stem}.json", json.dumps(results, indent=2, default=str) + "\n"),
+        (f"{stem}.md", table),
+    ):
+        tmp = RESULTS / (name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(RESULTS / name)
+    readme = BENCH / "README.md"
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    start, end = f"<!-- bench:{readme_marker}:start -->", f"<!-- bench:{readme_marker}:end -->"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _, after = rest.split(end, 1)
+        readme.write_text(before + start + "\n" + table + end + after)
+
+
+def run_cli(main: Callable[[], int], label: str) -> None:
+    """Exit with main's status; a BenchError or Ctrl-C is a one-line message."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"{label}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{label}: interrupted; children stopped", file=sys.stderr)
+        sys.exit(130)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     BENCH,
+    RESULTS,
     BenchError,
     Children,
     Nginx,
@@ -55,15 +56,16 @@ from harness import (
     pg_drop,
     pg_reachable,
     pg_url,
+    publish,
     require_tool,
     router_env,
     router_workers,
+    run_cli,
     set_up_router_db,
     start_nginx,
     start_router,
 )
 
-RESULTS = BENCH / "results"
 WRK = BENCH / "wrk"
 CHUNKS = 50
 EXPECTED_TEXT = None  # filled from bench/bodies/openai.json
@@ -995,29 +997,9 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def write_results(results: dict[str, Any]) -> str:
-    RESULTS.mkdir(exist_ok=True)
     table = markdown(results)
-    for name, text in (
-        ("latest.json", json.dumps(results, indent=2, default=str) + "\n"),
-        ("latest.md", table),
-    ):
-        tmp = RESULTS / (name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(RESULTS / name)
-    update_readme(table)
+    publish("latest", results, table, "latest")
     return table
-
-
-def update_readme(table: str) -> None:
-    readme = BENCH / "README.md"
-    if not readme.exists():
-        return
-    text = readme.read_text()
-    start, end = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        _, after = rest.split(end, 1)
-        readme.write_text(before + start + "\n" + table + end + after)
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -1121,11 +1103,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("bench: interrupted; children stopped", file=sys.stderr)
-        sys.exit(130)
+    run_cli(main, "bench")
