@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,10 +66,17 @@ def validation_error(exc: ValidationError) -> InvalidRequest:
 
 @dataclass(slots=True)
 class Call:
-    """What is known about one call, as it goes; becomes its request-log row."""
+    """What is known about one call, as it goes; becomes its request-log row.
+
+    `headers` are the client's request headers (lower-case names);
+    `response_headers` are added to whatever the client gets back, success or
+    error (rate-limit counters, the routing reason, cache status).
+    """
 
     key: KeyInfo
     body: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: float = field(default_factory=time.perf_counter)
@@ -160,22 +167,27 @@ class ChatService:
             raise ProviderNotConfigured(config.name, config.api_key_setting)
         return self._pool.get(config)
 
+    def _record(self, call: Call, row: dict[str, Any]) -> None:
+        """The one place a finished call ends up: its request-log row."""
+        self._log.add(row)
+
     def reject(self, key: KeyInfo, error: RouterError) -> None:
         """Record a call whose body could not even be read."""
-        self._log.add(Call(key=key, body={}).row(status="error", error=error))
+        call = Call(key=key, body={})
+        self._record(call, call.row(status="error", error=error))
 
-    async def complete(self, key: KeyInfo, body: dict[str, Any]) -> dict[str, Any]:
-        call = Call(key=key, body=body)
+    async def complete(self, call: Call) -> dict[str, Any]:
+        body = call.body
         try:
             provider = self._prepare(call)
             assert call.request is not None and call.model is not None
             result = await provider.complete(call.request, body, call.model.target)
         except RouterError as exc:
-            self._log.add(call.row(status="error", error=exc))
+            self._record(call, call.row(status="error", error=exc))
             raise
         price_cost = cost(result.usage, call.model.price, call.created_at)
         latency = call.elapsed_ms()
-        self._log.add(call.row(status="success", result=result, price_cost=price_cost))
+        self._record(call, call.row(status="success", result=result, price_cost=price_cost))
         return completion_json(
             request_id=str(call.id),
             model=call.model.name,
@@ -186,19 +198,19 @@ class ChatService:
             latency_ms=latency,
         )
 
-    async def stream(self, key: KeyInfo, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    async def stream(self, call: Call) -> AsyncIterator[bytes]:
         """Open the upstream stream; errors up to its first event raise here.
 
         Returns the iterator of SSE frames for the response body.
         """
-        call = Call(key=key, body=body)
+        body = call.body
         try:
             provider = self._prepare(call)
             assert call.request is not None and call.model is not None
             events = provider.stream(call.request, body, call.model.target).__aiter__()
             first = await anext(events, None)
         except RouterError as exc:
-            self._log.add(call.row(status="error", error=exc))
+            self._record(call, call.row(status="error", error=exc))
             raise
         return self._frames(call, events, first)
 
@@ -246,7 +258,7 @@ class ChatService:
                     outcome["error_message"] += "; usage estimated at 4 characters a token"
                 outcome["result"] = result
                 outcome["price_cost"] = cost(result.usage, call.model.price, call.created_at)
-            self._log.add(call.row(**outcome))
+            self._record(call, call.row(**outcome))
             await _close(events)
 
 

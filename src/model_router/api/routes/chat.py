@@ -20,6 +20,7 @@ from model_router.api.errors import router_error_response, unexpected_error_resp
 from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
 from model_router.jsonutil import JSONDecodeError, dumps, loads
 from model_router.schemas.chat import ChatCompletionRequest
+from model_router.services.chat import Call
 from model_router.services.keys import KeyInfo
 
 router = APIRouter(tags=["chat"])
@@ -66,15 +67,24 @@ async def _respond(request: Request, key: KeyInfo, state: AppState) -> Response:
     except RouterError as exc:
         state.chat.reject(key, exc)
         raise
-    if body.get("stream") is True:
-        frames = await state.chat.stream(key, body)
-        return StreamingResponse(
-            frames,
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
-    result = await state.chat.complete(key, body)
-    return Response(dumps(result), media_type="application/json")
+    call = Call(key=key, body=body, headers=request.headers)
+    try:
+        if body.get("stream") is True:
+            frames = await state.chat.stream(call)
+            return StreamingResponse(
+                frames,
+                media_type="text/event-stream",
+                headers={
+                    "cache-control": "no-cache",
+                    "x-accel-buffering": "no",
+                    **call.response_headers,
+                },
+            )
+        result = await state.chat.complete(call)
+    except RouterError as exc:
+        exc.headers = {**call.response_headers, **exc.headers}
+        raise
+    return Response(dumps(result), media_type="application/json", headers=call.response_headers)
 
 
 async def fast_chat_completions(
