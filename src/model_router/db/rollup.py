@@ -1,0 +1,215 @@
+"""`usage_daily`: the request log summed per (UTC day, key, model, provider).
+
+The usage API answers from this table instead of scanning the request log: a
+30-day summary over a million rows reads a few hundred rollup rows rather than
+a third of a million request rows. It is kept exact by construction: the
+request-log writer adds each batch's sums in the same transaction as the
+batch's rows (`add_rows`), counting only rows actually inserted, and bulk
+loads (demo data, migrations) rebuild it from the rows (`rebuild`).
+
+Only sums and counts live here, so any window of whole UTC days, scoped to a
+key or not, is a plain SUM over rollup rows. Anything finer (an hour window,
+a tag, a search) still reads the request log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    String,
+    Table,
+    case,
+    cast,
+    delete,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from model_router.db.models import Base, Request
+from model_router.db.types import Money
+
+NO_KEY = uuid.UUID(int=0)  # stands for a row without a key (primary keys cannot be NULL)
+ZERO = Decimal(0)
+
+
+class UsageDaily(Base):
+    __tablename__ = "usage_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)  # "" for none
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    successful: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cached_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Money(), default=ZERO)  # of the rows with a cost
+    latency_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_count: Mapped[int] = mapped_column(Integer, default=0)
+    unknown_cost: Mapped[int] = mapped_column(Integer, default=0)
+
+
+KEY = ("day", "user_id", "model", "provider")
+COUNTS = (
+    "requests",
+    "successful",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "latency_sum",
+    "latency_count",
+    "unknown_cost",
+)
+INTEGERS = tuple(name for name in COUNTS if name != "cost_usd")
+TABLE: Table = UsageDaily.__table__  # type: ignore[assignment]
+
+
+def _day_of(moment: datetime) -> date:
+    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
+
+
+def is_unknown_cost(row: Mapping[str, Any]) -> bool:
+    """No price for the model, or a successful call that got no cost."""
+    return bool(row.get("cost_unknown")) or (
+        row.get("status") == "success" and row.get("total_cost_usd") is None
+    )
+
+
+def tally(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Request-log rows summed per rollup key: what `add_rows` adds."""
+    groups: dict[tuple[date, uuid.UUID, str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (
+            _day_of(row["created_at"]),
+            row.get("user_id") or NO_KEY,
+            row["model"],
+            row.get("provider") or "",
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = dict(zip(KEY, key, strict=True)) | dict.fromkeys(COUNTS, 0)
+            group["cost_usd"] = ZERO
+        latency = row.get("latency_ms")
+        group["requests"] += 1
+        group["successful"] += row.get("status") == "success"
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cached_input_tokens",
+            "reasoning_tokens",
+        ):
+            group[name] += row.get(name) or 0
+        group["cost_usd"] += row.get("total_cost_usd") or ZERO
+        group["latency_sum"] += latency or 0
+        group["latency_count"] += latency is not None
+        group["unknown_cost"] += is_unknown_cost(row)
+    return list(groups.values())
+
+
+def _upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET n = n + excluded.n, on both backends."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(TABLE)
+    return stmt.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: TABLE.c[name] + stmt.excluded[name] for name in COUNTS},
+    )
+
+
+async def add_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add the sums of freshly inserted request-log rows; call in their transaction."""
+    groups = tally(rows)
+    if groups:
+        await conn.execute(_upsert(conn.dialect.name), groups)
+
+
+def _day_expr(dialect: str) -> ColumnElement[date]:
+    if dialect == "postgresql":
+        return cast(func.timezone(literal_column("'UTC'"), Request.created_at), Date)
+    return type_coerce(func.date(Request.created_at), Date)
+
+
+def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def rebuild_statement(dialect: str) -> Any:
+    """INSERT INTO usage_daily SELECT <the sums> FROM requests GROUP BY <the key>."""
+    day = _day_expr(dialect)
+    user = func.coalesce(Request.user_id, literal_column(f"'{_uuid_literal(dialect)}'"))
+    provider = func.coalesce(Request.provider, "")
+    success = Request.status == "success"
+    unknown = Request.cost_unknown | (success & Request.total_cost_usd.is_(None))
+    query = select(
+        day,
+        user,
+        Request.model,
+        provider,
+        func.count(),
+        _sum_if(success),
+        func.coalesce(func.sum(Request.input_tokens), 0),
+        func.coalesce(func.sum(Request.output_tokens), 0),
+        func.coalesce(func.sum(Request.total_tokens), 0),
+        func.coalesce(func.sum(Request.cached_input_tokens), 0),
+        func.coalesce(func.sum(Request.reasoning_tokens), 0),
+        func.coalesce(func.sum(Request.total_cost_usd), 0),
+        func.coalesce(func.sum(Request.latency_ms), 0),
+        func.count(Request.latency_ms),
+        _sum_if(unknown),
+    ).group_by(day, user, Request.model, provider)
+    return TABLE.insert().from_select([*KEY, *COUNTS], query)
+
+
+def _uuid_literal(dialect: str) -> str:
+    # SQLAlchemy's Uuid stores 32 hex digits on SQLite and a uuid on PostgreSQL.
+    return str(NO_KEY) if dialect == "postgresql" else NO_KEY.hex
+
+
+async def rebuild(conn: AsyncConnection) -> None:
+    """Recompute the whole rollup from the request log (after a bulk load)."""
+    await conn.execute(delete(TABLE))
+    await conn.execute(rebuild_statement(conn.dialect.name))
+
+
+async def usage_groups(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per (day, model, provider) for the whole UTC days start..end, with the
+    labels the usage summary reads (`provider` None where no provider answered)."""
+    c = TABLE.c
+    query = (
+        select(
+            c.day,
+            c.model,
+            func.nullif(c.provider, "").label("provider"),
+            # PostgreSQL sums integers as NUMERIC: back to integers.
+            *(cast(func.sum(c[name]), BigInteger).label(name) for name in INTEGERS),
+            func.sum(c.cost_usd).label("cost"),
+        )
+        .where(c.day >= start, c.day <= end)
+        .group_by(c.day, c.model, c.provider)
+    )
+    if scope is not None:
+        query = query.where(c.user_id == scope)
+    return list(await conn.execute(query))

@@ -1,0 +1,180 @@
+"""The usage_daily rollup equals the request log it sums, on both databases:
+rebuilt from rows, added to batch by batch, and backfilled by its migration."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+import model_router.db
+from model_router.db import rollup
+from model_router.db.engine import make_engine
+from model_router.db.models import Request, User
+
+pytestmark = pytest.mark.anyio
+
+ALICE = uuid.UUID(int=0xA11CE)
+BOB = uuid.UUID(int=0xB0B)
+MAR_9 = date(2025, 3, 9)
+MAR_10 = date(2025, 3, 10)
+
+
+def at(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def request_row(n: int, user: uuid.UUID | None, created: datetime, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": uuid.UUID(int=n),
+        "user_id": user,
+        "model": "gpt-4o",
+        "provider": "openai",
+        "prompt_text": "",
+        "status": "success",
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "cached_input_tokens": 0,
+        "cache_write_tokens": 0,
+        "reasoning_tokens": 0,
+        "total_cost_usd": None,
+        "cost_unknown": False,
+        "latency_ms": None,
+        "is_stream": False,
+        "created_at": created,
+    } | fields
+
+
+ROWS = [
+    # Two of Alice's calls on the 10th at different hours fall in one group.
+    request_row(1, ALICE, at(MAR_10, 1), input_tokens=100, output_tokens=20, total_tokens=120,
+                cached_input_tokens=40, reasoning_tokens=5,
+                total_cost_usd=Decimal("0.123456789012"), latency_ms=100),
+    request_row(2, ALICE, at(MAR_10, 23), input_tokens=1, output_tokens=2, total_tokens=3,
+                total_cost_usd=Decimal("0.000000000001"), latency_ms=50),
+    # An error without latency or provider, for Bob, on the 9th.
+    request_row(3, BOB, at(MAR_9, 12), provider=None, status="error", model="nope"),
+    # A model without a price: unknown cost, not $0.
+    request_row(4, BOB, at(MAR_9, 13), model="mystery", cost_unknown=True, latency_ms=7),
+    # A successful call that got no cost also counts as unknown.
+    request_row(5, ALICE, at(MAR_9, 14), latency_ms=9),
+]  # fmt: skip
+
+EXPECTED = {
+    (MAR_10, "gpt-4o", "openai"): {
+        "requests": 2,
+        "successful": 2,
+        "input_tokens": 101,
+        "output_tokens": 22,
+        "total_tokens": 123,
+        "cached_input_tokens": 40,
+        "reasoning_tokens": 5,
+        "cost": Decimal("0.123456789013"),
+        "latency_sum": 150,
+        "latency_count": 2,
+        "unknown_cost": 0,
+    },
+    (MAR_9, "nope", None): {"requests": 1, "successful": 0, "latency_count": 0},
+    (MAR_9, "mystery", "openai"): {"requests": 1, "unknown_cost": 1, "latency_sum": 7},
+    (MAR_9, "gpt-4o", "openai"): {"requests": 1, "unknown_cost": 1, "cost": Decimal(0)},
+}
+
+
+def _groups(rows: list[Any]) -> dict[tuple[date, str, str | None], Any]:
+    return {(g.day, g.model, g.provider): g for g in rows}
+
+
+def _check(groups: dict[tuple[date, str, str | None], Any]) -> None:
+    assert set(groups) == set(EXPECTED)
+    for key, sums in EXPECTED.items():
+        for name, value in sums.items():
+            assert getattr(groups[key], name) == value, (key, name)
+
+
+async def _forget(conn: AsyncConnection) -> None:
+    """The database is shared by the session's tests: leave no trace."""
+    ids = [r["id"] for r in ROWS]
+    await conn.execute(delete(Request).where(Request.id.in_(ids)))
+    await conn.execute(delete(rollup.TABLE).where(rollup.TABLE.c.user_id.in_([ALICE, BOB])))
+    await conn.execute(delete(User).where(User.id.in_([ALICE, BOB])))
+
+
+async def _seed_users(url: str) -> AsyncEngine:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await _forget(conn)
+        await conn.execute(
+            insert(User),
+            [
+                {"id": ALICE, "name": "alice", "key_hash": "a" * 64, "key_prefix": "mr-a"},
+                {"id": BOB, "name": "bob", "key_hash": "b" * 64, "key_prefix": "mr-b"},
+            ],
+        )
+    return engine
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = await _seed_users(database_url)
+    try:
+        yield engine
+    finally:
+        async with engine.begin() as conn:
+            await _forget(conn)
+        await engine.dispose()
+
+
+async def test_rebuild_sums_the_request_log(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(Request), ROWS)
+        await rollup.rebuild(conn)
+    async with engine.connect() as conn:
+        _check(_groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10)))
+        only_bob = _groups(await rollup.usage_groups(conn, BOB, MAR_9, MAR_10))
+        assert set(only_bob) == {(MAR_9, "nope", None), (MAR_9, "mystery", "openai")}
+        assert await rollup.usage_groups(conn, None, MAR_10, MAR_10) != []
+        assert await rollup.usage_groups(conn, None, date(2025, 3, 11), date(2025, 4, 1)) == []
+
+
+async def test_batches_added_one_by_one_equal_a_rebuild(engine: AsyncEngine) -> None:
+    for batch in (ROWS[:1], ROWS[1:3], ROWS[3:]):
+        async with engine.begin() as conn:
+            await conn.execute(insert(Request), batch)
+            await rollup.add_rows(conn, batch)
+    async with engine.connect() as conn:
+        incremental = _groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10))
+    _check(incremental)
+    async with engine.begin() as conn:
+        await rollup.rebuild(conn)
+    async with engine.connect() as conn:
+        rebuilt = _groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10))
+    assert {k: tuple(v) for k, v in rebuilt.items()} == {
+        k: tuple(v) for k, v in incremental.items()
+    }
+
+
+async def test_the_migration_backfills_rows_already_logged(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    config = Config()
+    migrations = Path(model_router.db.__file__).parent / "migrations"
+    config.set_main_option("script_location", str(migrations))
+    config.set_main_option("sqlalchemy.url", database_url)
+    # alembic runs its own event loop: keep it off this one.
+    await anyio.to_thread.run_sync(command.downgrade, config, "0005")
+    async with engine.begin() as conn:
+        await conn.execute(insert(Request), ROWS)
+    await anyio.to_thread.run_sync(command.upgrade, config, "head")
+    async with engine.connect() as conn:
+        _check(_groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10)))
