@@ -1,0 +1,1 @@
+"""Routing: deployments, retries, fallbacks, circuit breakers and `model: "auto"`."""

@@ -1,0 +1,137 @@
+"""Deployments: where a public model name can be served, and which to try first.
+
+A deployment is one (provider account, upstream model) pair with a weight and
+optional RPM/TPM caps. Traffic is spread by weight, scaled down for
+deployments that fail (by their recent error rate) or are slow (by their
+median latency against the fastest sibling's); deployments whose circuit is
+open or that are at a cap get none, and ones cooling down after a retry-after
+go last.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from model_router.providers.base import ProviderConfig
+from model_router.routing.circuit import CircuitBreaker
+from model_router.routing.health import DeploymentStats
+from model_router.services.catalogue import ModelInfo
+
+MINUTE = 60.0
+# A deployment failing every call keeps this share of its weight, so that it
+# is tried now and then besides its circuit's probe.
+MIN_WEIGHT_SHARE = 0.05
+
+
+class UsageWindow:
+    """Requests and tokens in the last minute, for RPM/TPM caps."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._requests: deque[float] = deque()
+        self._tokens: deque[tuple[float, int]] = deque()
+        self._token_sum = 0
+
+    def _trim(self) -> None:
+        cutoff = self._clock() - MINUTE
+        while self._requests and self._requests[0] < cutoff:
+            self._requests.popleft()
+        while self._tokens and self._tokens[0][0] < cutoff:
+            self._token_sum -= self._tokens.popleft()[1]
+
+    def add_request(self) -> None:
+        self._trim()
+        self._requests.append(self._clock())
+
+    def add_tokens(self, tokens: int) -> None:
+        self._trim()
+        if tokens > 0:
+            self._tokens.append((self._clock(), tokens))
+            self._token_sum += tokens
+
+    def requests(self) -> int:
+        self._trim()
+        return len(self._requests)
+
+    def tokens(self) -> int:
+        self._trim()
+        return self._token_sum
+
+
+@dataclass(slots=True)
+class DeploymentState:
+    """What outlives a catalogue reload: health, circuit, usage."""
+
+    circuit: CircuitBreaker
+    stats: DeploymentStats
+    usage: UsageWindow
+    cooling_until: float = 0.0
+
+
+@dataclass(slots=True)
+class Deployment:
+    name: str
+    route: str  # the public model name it serves
+    model: ModelInfo  # named as the route, priced as its catalogue model
+    config: ProviderConfig
+    state: DeploymentState
+    weight: float = 1.0
+    rpm: int | None = None
+    tpm: int | None = None
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider
+
+    def at_cap(self) -> bool:
+        if self.rpm is not None and self.state.usage.requests() >= self.rpm:
+            return True
+        return self.tpm is not None and self.state.usage.tokens() >= self.tpm
+
+    def cooling(self) -> bool:
+        return self.state.cooling_until > self.clock()
+
+    def usable(self) -> bool:
+        return self.state.circuit.available() and not self.at_cap()
+
+
+def effective_weight(deployment: Deployment, siblings: Sequence[Deployment]) -> float:
+    stats = deployment.state.stats
+    weight = deployment.weight
+    if (rate := stats.error_rate) is not None:
+        weight *= max(MIN_WEIGHT_SHARE, (1 - rate) ** 2)
+    fastest = [s.state.stats.p50 for s in siblings if s.state.stats.known_speed]
+    own = stats.p50
+    if stats.known_speed and own and fastest:
+        best = min(p for p in fastest if p is not None)
+        weight *= max(MIN_WEIGHT_SHARE, min(1.0, max(best, 1) / own))
+    return weight
+
+
+def order(deployments: Sequence[Deployment], rng: random.Random) -> list[Deployment]:
+    """The order to try deployments in: weighted random without replacement over
+    the usable ones, cooling ones after them; open or capped ones not at all."""
+    usable = [d for d in deployments if d.usable()]
+    ready = [d for d in usable if not d.cooling()]
+    cooling = sorted((d for d in usable if d.cooling()), key=lambda d: d.state.cooling_until)
+    if len(ready) <= 1:  # the common case: nothing to weigh
+        return ready + cooling
+    weights = [effective_weight(d, ready) for d in ready]
+    picked: list[Deployment] = []
+    while ready:
+        total = sum(weights)
+        point = rng.random() * total
+        index = len(ready) - 1
+        for i, w in enumerate(weights):
+            point -= w
+            if point < 0:
+                index = i
+                break
+        picked.append(ready.pop(index))
+        weights.pop(index)
+    return picked + cooling

@@ -1,0 +1,21 @@
+"""A public model name with its deployments and its fallback chain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from model_router.routing.deployments import Deployment
+from model_router.services.catalogue import ModelInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    deployments: Sequence[Deployment]
+    fallbacks: tuple[str, ...] = ()
+
+    @property
+    def info(self) -> ModelInfo:
+        """What the model is (window, price, tier, capabilities): its first deployment's."""
+        return self.deployments[0].model
