@@ -1,0 +1,50 @@
+"""Caller tags on the request row, and privacy.
+
+Tags are a flat object of strings: the body's `metadata` (string values, as
+OpenAI's `metadata`) merged with the `x-router-tags` header, written
+`team=search, feature=autocomplete` (a bare word is a tag with an empty
+value). The body's `user` is stored as `end_user`. At most MAX_TAGS tags, keys
+of up to 64 characters and values of up to 200; the rest is dropped, never an
+error (tags must not cost a caller a request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MAX_TAGS = 32
+MAX_KEY = 64
+MAX_VALUE = 200
+TAGS_HEADER = "x-router-tags"
+TEXT_COLUMNS = ("request_messages", "response_text", "reasoning_text", "tool_calls")
+
+
+def tags_of(body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        for name, value in metadata.items():
+            if isinstance(name, str) and isinstance(value, str | int | float | bool):
+                tags[name] = value if isinstance(value, str) else str(value)
+    raw = headers.get(TAGS_HEADER)
+    if raw:
+        for item in raw.split(","):
+            name, _, value = item.partition("=")
+            if name.strip():
+                tags[name.strip()] = value.strip()
+    return {name[:MAX_KEY]: value[:MAX_VALUE] for name, value in list(tags.items())[:MAX_TAGS]}
+
+
+def apply_tags(row: dict[str, Any], body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+    tags = tags_of(body, headers)
+    row["tags"] = tags or None
+    user = body.get("user")
+    row["end_user"] = user[:MAX_VALUE] if isinstance(user, str) and user else None
+
+
+def scrub_text(row: dict[str, Any]) -> None:
+    """Keep tokens, costs and the outcome; drop what was said."""
+    row["prompt_text"] = ""
+    for column in TEXT_COLUMNS:
+        row[column] = None
