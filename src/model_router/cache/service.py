@@ -1,0 +1,259 @@
+"""The response cache on the request path: plan, look up, answer from it, store.
+
+`ChatService` calls `lookup` after validating a call and before the upstream
+call, answers a hit with `complete_hit` or `stream_hit`, and hands every
+finished call's row to `remember`. The hit's row records `cache_status` hit
+(or semantic_hit), zero cost and `saved_cost_usd`, what the original answer
+cost; a looked-up miss records `miss`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from model_router.cache.entry import CachedAnswer, replay
+from model_router.cache.key import CachePlan, Scope, context_key, plan
+from model_router.cache.semantic import Embedder, Vector, VectorIndex
+from model_router.cache.store import CacheStore, MemoryStore, RedisStore
+from model_router.costs.pricing import Cost, Rates
+from model_router.domain import Usage
+from model_router.schemas.render import ChunkWriter, completion_json
+from model_router.settings import Settings
+
+if TYPE_CHECKING:
+    from model_router.services.catalogue import Catalogue
+    from model_router.services.chat import Call
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+FREE = Cost(input_usd=ZERO, output_usd=ZERO, rates=Rates(None, None))
+Record = Callable[["Call", dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class CacheState:
+    """The cache's notes on one call (`Call.cache`)."""
+
+    plan: CachePlan
+    context: tuple[str, str] | None = None  # semantic: (context hash, prompt)
+    vector: Vector | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticConfig:
+    embedder: Embedder
+    index: VectorIndex
+    threshold: float
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        store: CacheStore,
+        *,
+        enabled: bool = False,
+        enabled_keys: frozenset[str] = frozenset(),
+        ttl: float = 3600.0,
+        scope: Scope = "per_key",
+        semantic: SemanticConfig | None = None,
+    ) -> None:
+        self.store = store
+        self._enabled = enabled
+        self._enabled_keys = enabled_keys
+        self._ttl = ttl
+        self._scope: Scope = scope
+        self._semantic = semantic
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def disabled(cls) -> ResponseCache:
+        """Off unless a request asks, in memory: what a bare ChatService uses."""
+        return cls(MemoryStore(1000))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, catalogue: Catalogue) -> ResponseCache:
+        store: CacheStore
+        if settings.redis_url:
+            prefix = settings.redis_key_prefix + settings.cache_redis_prefix
+            store = RedisStore(settings.redis_url, prefix)
+        else:
+            store = MemoryStore(settings.cache_max_entries)
+        semantic = None
+        if settings.semantic_cache_enabled:
+            provider = settings.semantic_cache_provider
+            semantic = SemanticConfig(
+                embedder=Embedder(
+                    lambda: catalogue.providers.get(provider),
+                    settings.semantic_cache_model,
+                    timeout=settings.upstream_connect_timeout,
+                ),
+                index=VectorIndex(settings.semantic_cache_max_entries),
+                threshold=settings.semantic_cache_threshold,
+            )
+        return cls(
+            store,
+            enabled=settings.cache_enabled,
+            enabled_keys=frozenset(
+                part.strip().lower()
+                for part in settings.cache_enabled_keys.split(",")
+                if part.strip()
+            ),
+            ttl=settings.cache_ttl,
+            scope=settings.cache_scope,
+            semantic=semantic,
+        )
+
+    # --- the request path ------------------------------------------------------
+
+    async def lookup(self, call: Call) -> CachedAnswer | None:
+        """The cached answer, or None; `call.cache_status` says how it went
+        (hit | semantic_hit | miss, or None when the cache stayed out of it).
+
+        Raises InvalidRequest for a bad `cache` field or `x-router-cache` header."""
+        key_id = str(call.key.id)
+        found = plan(
+            call.body,
+            call.headers,
+            key_id=key_id,
+            enabled=self._enabled or key_id in self._enabled_keys,
+            default_ttl=self._ttl,
+            scope=self._scope,
+        )
+        if found is None:
+            return None
+        state = call.cache = CacheState(found)
+        if self._semantic is not None:
+            state.context = context_key(call.body, found.namespace)
+        if not found.read:
+            return None
+        call.cache_status = "miss"
+        call.response_headers["x-router-cache"] = "miss"
+        raw = await self.store.get(found.key)
+        answer = CachedAnswer.from_bytes(raw) if raw is not None else None
+        how = "hit"
+        if answer is None and self._semantic is not None:
+            answer = await self._semantic_lookup(state, self._semantic)
+            how = "semantic_hit"
+        if answer is None:
+            return None
+        call.cache_status = how
+        call.saved_cost_usd = answer.cost_usd
+        call.response_headers["x-router-cache"] = "hit"
+        if how == "semantic_hit":
+            call.response_headers["x-router-cache-match"] = "semantic"
+        return answer
+
+    async def _semantic_lookup(
+        self, state: CacheState, semantic: SemanticConfig
+    ) -> CachedAnswer | None:
+        if state.context is None:
+            return None
+        state.vector = await semantic.embedder.embed(state.context[1])
+        if state.vector is None:
+            return None
+        match = semantic.index.search(state.context[0], state.vector, semantic.threshold)
+        if match is None:
+            return None
+        raw = await self.store.get(match.entry_key)
+        return CachedAnswer.from_bytes(raw) if raw is not None else None
+
+    def complete_hit(self, call: Call, answer: CachedAnswer, record: Record) -> dict[str, Any]:
+        """The response to a non-streamed hit; its row is recorded here."""
+        record(call, self._row(call, answer))
+        return completion_json(
+            request_id=str(call.id),
+            model=answer.model,
+            provider=answer.provider or "",
+            result=answer.result(),
+            cost=FREE,
+            created=call.created_at,
+            latency_ms=call.elapsed_ms(),
+        )
+
+    async def stream_hit(
+        self, call: Call, answer: CachedAnswer, record: Record, done: bytes
+    ) -> AsyncIterator[bytes]:
+        """The frames of a streamed hit; its row is recorded when the stream ends."""
+        options = call.request.stream_options if call.request else None
+        include_usage = bool(options and options.include_usage)
+        writer = ChunkWriter(str(call.id), answer.model, call.created_at, include_usage)
+
+        def first() -> None:
+            call.ttft_ms = call.elapsed_ms()
+
+        finished = False
+        try:
+            async for frame in replay(
+                answer,
+                writer,
+                include_usage=include_usage,
+                usage_chunk=lambda: writer.usage_chunk(Usage(), FREE, answer.provider or ""),
+                on_first=first,
+                done=done,
+            ):
+                yield frame
+            finished = True
+        finally:
+            row = self._row(call, answer)
+            if not finished:
+                row["status"] = "error"
+                row["error_message"] = "client disconnected"
+            record(call, row)
+
+    @staticmethod
+    def _row(call: Call, answer: CachedAnswer) -> dict[str, Any]:
+        row = call.row(status="success", result=answer.result())
+        row.update(
+            input_cost_usd=ZERO,
+            output_cost_usd=ZERO,
+            total_cost_usd=ZERO,
+            cost_unknown=False,
+        )
+        if call.model is None:
+            row.update(model=answer.model, provider=answer.provider)
+        return row
+
+    def remember(self, call: Call, row: dict[str, Any]) -> None:
+        """Store a successful call's answer, if its plan says so (in the background)."""
+        state = call.cache
+        if state is None or not state.plan.write or row.get("status") != "success":
+            return
+        if call.cache_status in ("hit", "semantic_hit"):
+            return
+        answer = CachedAnswer.from_row(row)
+        if answer is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._store(state, answer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _store(self, state: CacheState, answer: CachedAnswer) -> None:
+        try:
+            await self.store.set(state.plan.key, answer.to_bytes(), state.plan.ttl)
+            semantic = self._semantic
+            if semantic is None:
+                return
+            if state.context is None:
+                return
+            vector = state.vector or await semantic.embedder.embed(state.context[1])
+            if vector is not None:
+                semantic.index.add(state.context[0], state.plan.key, vector, state.plan.ttl)
+        except Exception as exc:  # a background write: log it, never fail a request
+            log.warning("response cache: storing an answer failed (%s)", exc)
+
+    async def settle(self) -> None:
+        """Wait for the writes in flight (shut-down, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.settle()
+        await self.store.aclose()
+        if self._semantic is not None:
+            await self._semantic.embedder.aclose()
