@@ -1,0 +1,251 @@
+import { parseJson, type Money } from "./money";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string | null;
+
+  constructor(message: string, status: number, code: string | null = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export type Params = Record<string, string | number | null | undefined>;
+
+function query(params: Params | undefined): string {
+  if (!params) return "";
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** One call to the router's API with the signed-in key; errors become readable `ApiError`s. */
+export async function api<T>(
+  key: string,
+  path: string,
+  options: { params?: Params; method?: string; body?: unknown; signal?: AbortSignal } = {},
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path + query(options.params), {
+      method: options.method ?? "GET",
+      headers: {
+        Authorization: `Bearer ${key}`,
+        ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new ApiError(
+      "Cannot reach the router. Is it running? Check the server and try again.",
+      0,
+      "network_error",
+    );
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let message = `The router answered HTTP ${response.status}.`;
+    let code: string | null = null;
+    try {
+      const body = JSON.parse(text) as { error?: { message?: string; code?: string | null } };
+      if (body.error?.message) message = body.error.message;
+      code = body.error?.code ?? null;
+    } catch {
+      // not JSON (a proxy's error page): keep the status line
+    }
+    throw new ApiError(message, response.status, code);
+  }
+  if (!text) return undefined as T;
+  try {
+    return parseJson<T>(text);
+  } catch {
+    throw new ApiError("The router sent an answer that is not JSON.", response.status, "bad_json");
+  }
+}
+
+/** A readable sentence for any error a page may show. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return `This API key was not accepted: ${error.message}`;
+    if (error.status === 403) return `Not allowed: ${error.message}`;
+    if (error.status >= 500) return `The router had a problem (HTTP ${error.status}): ${error.message}`;
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+// --- the API's shapes ---------------------------------------------------------
+
+export interface Me {
+  id: string;
+  name: string;
+  prefix: string;
+  is_admin: boolean;
+}
+
+export interface UserItem {
+  id: string;
+  name: string;
+  prefix: string;
+  is_admin: boolean;
+  is_active: boolean;
+}
+
+export interface ModelUsage {
+  model: string;
+  provider: string | null;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_cost_usd: Money;
+  average_latency_ms: number | null;
+}
+
+export interface ProviderUsage {
+  provider: string | null;
+  requests: number;
+  total_cost_usd: Money;
+}
+
+export interface DailyStats {
+  date: string;
+  requests: number;
+  successful_requests: number;
+  failed_requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  total_cost_usd: Money;
+  average_latency_ms: number | null;
+}
+
+export interface Usage {
+  period_days: number;
+  start_date: string;
+  end_date: string;
+  total_requests: number;
+  successful_requests: number;
+  failed_requests: number;
+  success_rate: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  total_tokens: number;
+  cached_input_tokens: number;
+  reasoning_tokens: number;
+  total_cost_usd: Money;
+  average_latency_ms: number | null;
+  requests_with_unknown_cost: number;
+  by_model: ModelUsage[];
+  by_provider: ProviderUsage[];
+  daily_stats: DailyStats[];
+  [optional: string]: unknown; // fields other features add (savings, ...)
+}
+
+export interface RequestSummary {
+  id: string;
+  model: string;
+  provider: string | null;
+  status: string;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  total_cost_usd: Money | null;
+  latency_ms: number | null;
+  created_at: string;
+  prompt_preview: string;
+  error_message: string | null;
+  is_stream: boolean;
+  user_id: string | null;
+}
+
+export interface RequestPage {
+  requests: RequestSummary[];
+  total: number;
+  page: number;
+  per_page: number;
+  total_pages: number;
+}
+
+export interface RequestDetail {
+  id: string;
+  user_id: string | null;
+  model: string;
+  provider: string | null;
+  prompt_text: string;
+  request_messages: unknown;
+  response_text: string | null;
+  reasoning_text: string | null;
+  tool_calls: unknown;
+  finish_reason: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  input_price_per_1m_tokens: Money | null;
+  output_price_per_1m_tokens: Money | null;
+  cached_input_price_per_1m_tokens: Money | null;
+  cache_write_price_per_1m_tokens: Money | null;
+  input_cost_usd: Money | null;
+  output_cost_usd: Money | null;
+  total_cost_usd: Money | null;
+  cost_unknown: boolean;
+  latency_ms: number | null;
+  ttft_ms: number | null;
+  is_stream: boolean;
+  status: string;
+  error_message: string | null;
+  upstream_status: number | null;
+  http_status: number | null;
+  created_at: string;
+  completed_at: string | null;
+  [optional: string]: unknown;
+}
+
+export interface CatalogueModel {
+  id: string;
+  model_id: string;
+  provider: string;
+  display_name: string;
+  input_price_per_1m_tokens: Money | null;
+  output_price_per_1m_tokens: Money | null;
+  cached_input_price_per_1m_tokens: Money | null;
+  cache_write_price_per_1m_tokens: Money | null;
+  context_window: number | null;
+  max_output_tokens: number | null;
+  price_source: string;
+  is_active: boolean;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  owner: string | null;
+  prefix: string;
+  is_admin: boolean;
+  is_active: boolean;
+  allowed_models: string[] | null;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  budget_usd: Money | null;
+  budget_period: "day" | "month" | "total" | null;
+  expires_at: string | null;
+  metadata: Record<string, unknown> | null;
+  spend_usd: Money | null;
+  period_start: string | null;
+  period_resets_at: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface NewKey extends ApiKey {
+  key: string;
+}
