@@ -2,11 +2,29 @@
 
 `add()` only appends to memory. A background task writes what is pending
 every `flush_interval` seconds (or as soon as a batch fills) in one
-multi-row INSERT. If the database fails, the rows stay pending and the
-writer retries with backoff; `stop()` (run on SIGTERM by the lifespan)
-flushes everything before the process exits. Until its batch is written, a
-row can still be read through `pending()`, so a request is visible to the
-analytics API the moment its response is sent.
+multi-row INSERT. Until its batch is written, a row can still be read
+through `pending()`, so a request is visible to the analytics API the moment
+its response is sent.
+
+When the database cannot take a write (down, unreachable, refusing writes,
+or slower than `write_timeout`), the rows go to a spill file on local disk
+(`services/spill.py`) at once and at every tick after, while the writer
+retries with backoff; memory never holds more than `spill_threshold` rows
+at a tick. Once a write succeeds again, the spill file is written to the
+database and emptied. Every insert is "on conflict (id) do nothing", so a
+row written twice (a replay cut short, a commit whose answer was lost) is
+stored once.
+
+A row the database refuses while it takes the rest of its batch (a value it
+cannot store) is set aside in a `.rejected` file of the spill directory and
+logged, rather than blocking every row after it.
+
+What a kill -9 can lose: only the rows still in memory, that is the rows
+accepted since the last tick (one `flush_interval`, 0.2 s by default) plus
+a batch being written at that moment; spilled rows are in the file, and the
+next writer of the same database adopts the file of a dead one. `stop()`
+(run on SIGTERM by the lifespan) writes what is pending, or spills it when
+the database is away, so a clean stop loses nothing.
 """
 
 from __future__ import annotations
@@ -14,19 +32,54 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
+from model_router.db import rollup
 from model_router.db.models import Request
+from model_router.services.spill import (
+    RowCodec,
+    SpillFiles,
+    default_spill_base,
+    spill_directory,
+)
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-_INSERT = insert(Request.metadata.tables[Request.__tablename__])
+TABLE: Table = Request.metadata.tables[Request.__tablename__]
+MAX_BACKOFF = 5.0
+ORPHAN_SCAN_EVERY = 10.0
+
+
+def insert_ignoring_duplicates(dialect: str) -> ReturningInsert[tuple[uuid.UUID]]:
+    """INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id, on either backend."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(TABLE).on_conflict_do_nothing(index_elements=["id"])
+    return cast("ReturningInsert[tuple[uuid.UUID]]", stmt.returning(TABLE.c.id))
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database itself failed (not one of the rows)."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _without_nul(row: Row) -> Row:
+    if not any(type(v) is str and "\x00" in v for v in row.values()):
+        return row
+    return {k: v.replace("\x00", "") if type(v) is str else v for k, v in row.items()}
 
 
 class RequestLog:
@@ -37,27 +90,62 @@ class RequestLog:
         batch_size: int = 500,
         flush_interval: float = 0.2,
         max_pending: int = 100_000,
+        spill_dir: Path | None = None,
+        spill_threshold: int = 10_000,
+        write_timeout: float = 10.0,
     ) -> None:
         self._sessions = sessions
         bind = sessions.kw.get("bind")
         if not isinstance(bind, AsyncEngine):
             raise TypeError("RequestLog needs sessions bound to an AsyncEngine")
         self._engine: AsyncEngine = bind
+        self._insert = insert_ignoring_duplicates(bind.dialect.name)
+        # PostgreSQL text cannot hold NUL: a client's "\u0000" must not block the log.
+        self._strip_nul = bind.dialect.name == "postgresql"
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_pending = max_pending
+        self._spill_threshold = spill_threshold
+        self._write_timeout = write_timeout
+        url = bind.url.render_as_string(hide_password=True)
+        base = spill_dir if spill_dir is not None else default_spill_base(url)
+        self._spill = SpillFiles(spill_directory(base, url), RowCodec(TABLE))
         self._queue: deque[Row] = deque()
         self._by_id: dict[uuid.UUID, Row] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._down = False  # the last write failed
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self._next_orphan_scan = 0.0
         self.written = 0
         self.failures = 0
+        self.spilled = 0
+        self.replayed = 0
+        self.rejected = 0
+        # Called with each row as it is added (metrics, the per-request log line,
+        # the request span); they must be quick and must not raise.
+        self.listeners: list[Callable[[Row], None]] = []
 
     @property
     def depth(self) -> int:
         return len(self._queue)
+
+    @property
+    def spill_path(self) -> Path:
+        """This writer's spill file (it exists only once rows were spilled)."""
+        return self._spill.own_path
+
+    @property
+    def spilled_pending(self) -> int:
+        """Rows in this writer's spill file, waiting for the database."""
+        return self._spill.rows
+
+    @property
+    def database_down(self) -> bool:
+        return self._down
 
     def add(self, row: Row) -> None:
         self._queue.append(row)
@@ -66,6 +154,11 @@ class RequestLog:
             self._wake.set()
         if len(self._queue) == self._max_pending:
             log.warning("request log: %d rows pending; is the database down?", self._max_pending)
+        for listener in self.listeners:
+            try:
+                listener(row)
+            except Exception:  # observing a row never loses it
+                log.exception("request log: listener %r failed", listener)
 
     def pending(self, request_id: uuid.UUID) -> Row | None:
         return self._by_id.get(request_id)
@@ -77,48 +170,172 @@ class RequestLog:
         self._task = asyncio.create_task(self._run(), name="request-log-writer")
 
     async def stop(self) -> None:
-        """Write everything still pending, then stop."""
+        """Write everything still pending (or spill it if the database is away), then stop."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
             await self._task
-        await self.flush()
+        async with self._lock:
+            try:
+                await self._write_memory()
+            except Exception as exc:
+                log.error("request log: final write failed (%s); spilling", exc)
+                await self._spill_rows(len(self._queue))
+            await asyncio.to_thread(self._spill.close)
 
     async def flush(self) -> None:
-        """Write every pending row now (the analytics API calls this before it reads)."""
+        """Write every pending row now; raises if the database cannot take them."""
         async with self._lock:
-            await self._flush_locked()
+            await self._write_memory()
 
     async def catch_up(self) -> None:
         """Flush before a read, so a caller sees its own requests; never raises."""
-        if not self._queue:
+        if not self._queue or self._down:
             return
         try:
             await self.flush()
         except Exception as exc:  # the reader gets what is in the database
             log.warning("request log: flush before read failed (%s)", exc)
 
-    async def _flush_locked(self) -> None:
+    async def _write(self, rows: list[Row]) -> None:
+        if self._strip_nul:
+            rows = [_without_nul(row) for row in rows]
+        async with asyncio.timeout(self._write_timeout), self._engine.begin() as conn:
+            # Core, not ORM, insert: one executemany, no unit of work.
+            inserted = {row_id for (row_id,) in await conn.execute(self._insert, rows)}
+            # The usage rollup counts each row once: only those inserted now.
+            fresh = rows if len(inserted) == len(rows) else [r for r in rows if r["id"] in inserted]
+            await rollup.add_rows(conn, fresh)
+
+    async def _write_checked(self, rows: list[Row]) -> None:
+        """Write rows; if the database refuses some while it takes others (a value
+        it cannot store), set the refused ones aside in a `.rejected` file in the
+        spill directory rather than let them block the log. If it takes none,
+        the fault is the database's: raise, and the rows are kept."""
+        try:
+            await self._write(rows)
+            return
+        except Exception as exc:
+            if _unreachable(exc) or len(rows) == 1:
+                raise
+            failure = exc
+        refused = rows
+        # Twice: a row refused in the first pass only because the database came
+        # back during it goes in on the second.
+        for _ in range(2):
+            again: list[Row] = []
+            for row in refused:
+                try:
+                    await self._write([row])
+                except Exception as exc:
+                    if _unreachable(exc):
+                        raise
+                    again.append(row)
+            if len(again) == len(rows):
+                raise failure
+            refused = again
+        if not refused:
+            return
+        await asyncio.to_thread(self._spill.reject, refused)
+        self.rejected += len(refused)
+        log.error(
+            "request log: the database refused %d rows (%s); kept in %s",
+            len(refused),
+            failure,
+            self._spill.directory,
+        )
+
+    async def _write_memory(self) -> None:
         while self._queue:
             batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
-            # Core, not ORM, insert: one executemany, no unit of work.
-            async with self._engine.begin() as conn:
-                await conn.execute(_INSERT, batch)
+            await self._write_checked(batch)
             for row in batch:
                 self._queue.popleft()
                 self._by_id.pop(row["id"], None)
             self.written += len(batch)
 
+    async def _spill_rows(self, count: int) -> None:
+        """Move the oldest `count` rows from memory to the spill file."""
+        rows = [self._queue[i] for i in range(min(count, len(self._queue)))]
+        if not rows:
+            return
+        try:
+            await asyncio.to_thread(self._spill.append, rows)
+        except OSError as exc:  # the disk is full or read-only: keep them in memory
+            log.critical("request log: cannot spill to %s (%s)", self._spill.own_path, exc)
+            return
+        for row in rows:
+            self._queue.popleft()
+            self._by_id.pop(row["id"], None)
+        self.spilled += len(rows)
+
+    async def _replay_file(self, path: Path) -> int:
+        offset, total = 0, 0
+        while True:
+            rows, offset = await asyncio.to_thread(
+                self._spill.read_batch, path, offset, self._batch_size
+            )
+            if not rows:
+                return total
+            await self._write_checked(rows)
+            total += len(rows)
+            self.replayed += len(rows)
+
+    async def _replay(self, now: float) -> None:
+        """Write this writer's spill file, then any dead writer's, to the database."""
+        if self._spill.rows:
+            count = await self._replay_file(self._spill.own_path)
+            await asyncio.to_thread(self._spill.clear_own)
+            log.warning("request log: %d spilled rows written to the database", count)
+        if now < self._next_orphan_scan:
+            return
+        self._next_orphan_scan = now + ORPHAN_SCAN_EVERY
+        for path, fd in await asyncio.to_thread(self._spill.orphans):
+            done = False
+            try:
+                count = await self._replay_file(path)
+                done = True
+                log.warning("request log: %d rows recovered from %s", count, path)
+            finally:
+                await asyncio.to_thread(self._spill.release, path, fd, done=done)
+
+    async def _tick(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._down and now < self._retry_at:
+                await self._spill_rows(len(self._queue))
+                return
+            if len(self._queue) > self._spill_threshold:
+                await self._spill_rows(len(self._queue) - self._spill_threshold)
+            try:
+                await self._write_memory()
+                await self._replay(now)
+            except Exception as exc:  # keep the rows, on disk; try again later
+                self.failures += 1
+                self._backoff = min(MAX_BACKOFF, max(self._flush_interval, self._backoff * 2))
+                self._retry_at = time.monotonic() + self._backoff
+                if not self._down:
+                    log.error(
+                        "request log: write failed (%s: %s); spilling to %s till it is back",
+                        type(exc).__name__,
+                        exc,
+                        self._spill.directory,
+                    )
+                self._down = True
+                await self._spill_rows(len(self._queue))
+                return
+            if self._down:
+                log.warning("request log: the database is back")
+                self._next_orphan_scan = 0.0
+            self._down = False
+            self._backoff = 0.0
+
     async def _run(self) -> None:
-        backoff = self._flush_interval
         while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
             self._wake.clear()
             try:
-                await self.flush()
-                backoff = self._flush_interval
-            except Exception as exc:  # keep the rows; try again later
-                self.failures += 1
-                backoff = min(30.0, max(1.0, backoff * 2))
-                log.error("request log: write failed (%s); %d rows kept", exc, self.depth)
+                await self._tick()
+            except Exception:  # never let the writer die
+                log.exception("request log: writer tick failed")
