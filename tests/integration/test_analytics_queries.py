@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.db import queries
+from model_router.db import queries, rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Base, Model, Provider, Request, User
 from model_router.db.queries import RequestFilter
@@ -160,6 +160,8 @@ async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
         )
         await session.flush()
         await session.execute(insert(Request), ROWS)
+        # Rows written around the request log's writer: sum them as a bulk load does.
+        await rollup.rebuild(await session.connection())
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

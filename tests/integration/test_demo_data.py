@@ -1,4 +1,4 @@
-"""`model-router demo-data` on SQLite and PostgreSQL (the `database_url` fixture).
+"""`model-router demo-data` on SQLite and PostgreSQL, each in a database of its own.
 
 Three small runs per backend, made once for the module: 2,000 rows over a week
 ending in January 2025 (before any other test's traffic), the same again four
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.cli import main
 from model_router.costs.pricing import Peak, Price, Rates, cost
+from model_router.db import rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Model, Request, User
 from model_router.domain import Usage
@@ -92,8 +93,8 @@ async def _run(sessions: async_sessionmaker[AsyncSession], end: datetime, **kwar
 
 
 @pytest.fixture(scope="module")
-async def runs(database_url: str) -> AsyncIterator[Runs]:
-    engine = make_engine(database_url)
+async def runs(empty_database_url: str) -> AsyncIterator[Runs]:
+    engine = make_engine(empty_database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         async with sessions() as session:
@@ -142,6 +143,33 @@ async def test_adds_exactly_the_rows_asked_for_within_the_window(runs: Runs) -> 
         assert r.id.version == 7
         assert r.id.int >> 80 == int(r.created_at.timestamp() * 1000)
     assert len({r.id for r in rows}) == ROWS
+
+
+@pytest.mark.anyio
+async def test_the_usage_rollup_sums_the_loaded_rows(runs: Runs, empty_database_url: str) -> None:
+    """The usage API reads `usage_daily`: after a load it must equal the rows."""
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            start, end = (END - 2 * SHIFT - timedelta(days=DAYS)).date(), END.date()
+            rolled = await rollup.usage_groups(conn, None, start, end)
+            scanned = await conn.execute(
+                rollup.rebuild_statement(conn.dialect.name).select  # the sums, from the rows
+            )
+            fresh: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+            for row in scanned:
+                day, _user, model, provider, *sums = row
+                if start <= day <= end:
+                    key = (day, model, provider or None)
+                    old = fresh.get(key, (0,) * len(sums))
+                    fresh[key] = tuple(a + b for a, b in zip(old, sums, strict=True))
+    finally:
+        await engine.dispose()
+    assert rolled, "the demo rows should show in the rollup"
+    assert {(g.day, g.model, g.provider): g.requests for g in rolled} == {
+        k: v[0] for k, v in fresh.items()
+    }
+    assert sum(g.cost_usd for g in rolled) == sum(v[7] for v in fresh.values())
 
 
 @pytest.mark.anyio
@@ -315,10 +343,10 @@ async def test_postgres_binary_values_are_what_asyncpg_would_send(runs: Runs) ->
 
 @pytest.mark.anyio
 @pytest.mark.postgres
-async def test_postgres_numeric_encoding_holds_any_amount(database_url: str) -> None:
+async def test_postgres_numeric_encoding_holds_any_amount(empty_database_url: str) -> None:
     amounts = [0, 1, 9_999, 10**12, 10**12 + 1, 123_456_789_012_345, 10**16 - 1, 10**16]
     amounts += [10**16 + 10**4, 987_654_321_098_765_432_109, -1, -(10**12) - 7, -(10**20)]
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     try:
         async with engine.connect() as conn:
             codec = PostgresBinaryCodec(conn.dialect)
@@ -349,7 +377,7 @@ async def test_a_large_load_on_postgres_rebuilds_indexes_and_keys(runs: Runs) ->
 @pytest.mark.anyio
 @pytest.mark.postgres
 async def test_a_failed_load_leaves_no_rows_and_every_index_and_key(
-    runs: Runs, database_url: str
+    runs: Runs, empty_database_url: str
 ) -> None:
     schema = """
         SELECT (SELECT count(*) FROM pg_indexes WHERE tablename = 'requests'),
@@ -357,7 +385,7 @@ async def test_a_failed_load_leaves_no_rows_and_every_index_and_key(
                 WHERE conrelid = 'requests'::regclass AND contype = 'f'),
                (SELECT count(*) FROM requests)
     """
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     def boom(done: int, total: int, seconds: float) -> None:
@@ -507,12 +535,12 @@ async def test_arguments_out_of_range_are_refused(name: str, value: int) -> None
         await generate_demo_data(None, **arguments)  # type: ignore[arg-type]
 
 
-def test_cli_adds_demo_traffic(database_url: str) -> None:
+def test_cli_adds_demo_traffic(empty_database_url: str) -> None:
     runner = CliRunner()
     result = runner.invoke(
         main,
         ["demo-data", "--rows", "300", "--days", "2", "--users", "3", "--seed", "5"],
-        env={"DATABASE_URL": database_url},
+        env={"DATABASE_URL": empty_database_url},
     )
     assert result.exit_code == 0, result.output
     assert "added 300 requests" in result.stdout

@@ -53,6 +53,10 @@ def request_row(n: int, user: uuid.UUID | None, created: datetime, **fields: Any
         "latency_ms": None,
         "is_stream": False,
         "created_at": created,
+        # One executemany takes its columns from the first row: every row has them all.
+        "cache_status": None,
+        "saved_cost_usd": None,
+        "default_cost_usd": None,
     } | fields
 
 
@@ -69,6 +73,17 @@ ROWS = [
     request_row(4, BOB, at(MAR_9, 13), model="mystery", cost_unknown=True, latency_ms=7),
     # A successful call that got no cost also counts as unknown.
     request_row(5, ALICE, at(MAR_9, 14), latency_ms=9),
+    # A cache miss, then a hit that cost nothing and saved what the miss cost.
+    request_row(6, BOB, at(MAR_10, 2), model="cached", total_cost_usd=Decimal("0.5"),
+                cache_status="miss"),
+    request_row(7, BOB, at(MAR_10, 3), model="cached", total_cost_usd=Decimal(0),
+                cache_status="hit", saved_cost_usd=Decimal("0.5")),
+    # An `auto` call: the default model would have cost 0.9, the chosen one cost 0.25.
+    request_row(8, BOB, at(MAR_10, 4), model="cheap", total_cost_usd=Decimal("0.25"),
+                default_cost_usd=Decimal("0.9")),
+    # A failed `auto` call saves nothing.
+    request_row(9, BOB, at(MAR_10, 5), model="cheap", status="error",
+                default_cost_usd=Decimal("0.9")),
 ]  # fmt: skip
 
 EXPECTED = {
@@ -80,14 +95,28 @@ EXPECTED = {
         "total_tokens": 123,
         "cached_input_tokens": 40,
         "reasoning_tokens": 5,
-        "cost": Decimal("0.123456789013"),
+        "cost_usd": Decimal("0.123456789013"),
         "latency_sum": 150,
         "latency_count": 2,
         "unknown_cost": 0,
     },
     (MAR_9, "nope", None): {"requests": 1, "successful": 0, "latency_count": 0},
     (MAR_9, "mystery", "openai"): {"requests": 1, "unknown_cost": 1, "latency_sum": 7},
-    (MAR_9, "gpt-4o", "openai"): {"requests": 1, "unknown_cost": 1, "cost": Decimal(0)},
+    (MAR_9, "gpt-4o", "openai"): {"requests": 1, "unknown_cost": 1, "cost_usd": Decimal(0)},
+    (MAR_10, "cached", "openai"): {
+        "requests": 2,
+        "cost_usd": Decimal("0.5"),
+        "cache_lookups": 2,
+        "cache_hits": 1,
+        "cache_saved_usd": Decimal("0.5"),
+    },
+    (MAR_10, "cheap", "openai"): {
+        "requests": 2,
+        "successful": 1,
+        "routed": 1,
+        "routed_default_usd": Decimal("0.9"),
+        "routed_actual_usd": Decimal("0.25"),
+    },
 }
 
 
@@ -142,7 +171,12 @@ async def test_rebuild_sums_the_request_log(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         _check(_groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10)))
         only_bob = _groups(await rollup.usage_groups(conn, BOB, MAR_9, MAR_10))
-        assert set(only_bob) == {(MAR_9, "nope", None), (MAR_9, "mystery", "openai")}
+        assert set(only_bob) == {
+            (MAR_9, "nope", None),
+            (MAR_9, "mystery", "openai"),
+            (MAR_10, "cached", "openai"),
+            (MAR_10, "cheap", "openai"),
+        }
         assert await rollup.usage_groups(conn, None, MAR_10, MAR_10) != []
         assert await rollup.usage_groups(conn, None, date(2025, 3, 11), date(2025, 4, 1)) == []
 

@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from model_router.db.models import Model, Provider, Request
+from model_router.db import rollup
+from model_router.db.models import Model, Provider, Request, User
 from model_router.schemas.analytics import (
     CatalogueModel,
     DailyStats,
@@ -47,12 +48,17 @@ from model_router.schemas.analytics import (
     RequestPage,
     RequestSummary,
     UsageResponse,
+    UserItem,
 )
 
 ZERO = Decimal(0)
 PREVIEW_CHARS = 200
 
 Status = Literal["success", "error"]
+# The request log's orders: a field, newest / largest first with a leading "-".
+RequestSort = Literal[
+    "-created_at", "created_at", "-total_cost_usd", "total_cost_usd", "-latency_ms", "latency_ms"
+]
 PendingLookup = Callable[[uuid.UUID], Mapping[str, Any] | None]
 
 
@@ -127,7 +133,7 @@ def _money(value: Decimal | None) -> Decimal:
 
 @dataclass(slots=True)
 class _Tally:
-    """Running sums over grouped rows (never over the table's rows)."""
+    """Running sums over grouped rollup rows (never over the request log's rows)."""
 
     requests: int = 0
     successful: int = 0
@@ -140,6 +146,12 @@ class _Tally:
     latency_sum: int = 0
     latency_count: int = 0
     unknown_cost: int = 0
+    cache_lookups: int = 0
+    cache_hits: int = 0
+    cache_saved: Decimal = ZERO
+    routed: int = 0
+    routed_default: Decimal = ZERO
+    routed_actual: Decimal = ZERO
 
     def add(self, group: Any) -> None:
         self.requests += group.requests
@@ -149,10 +161,16 @@ class _Tally:
         self.total_tokens += group.total_tokens
         self.cached_input_tokens += group.cached_input_tokens
         self.reasoning_tokens += group.reasoning_tokens
-        self.cost += _money(group.cost)
+        self.cost += _money(group.cost_usd)
         self.latency_sum += group.latency_sum or 0
         self.latency_count += group.latency_count
         self.unknown_cost += group.unknown_cost
+        self.cache_lookups += group.cache_lookups
+        self.cache_hits += group.cache_hits
+        self.cache_saved += _money(group.cache_saved_usd)
+        self.routed += group.routed
+        self.routed_default += _money(group.routed_default_usd)
+        self.routed_actual += _money(group.routed_actual_usd)
 
     @property
     def average_latency_ms(self) -> float | None:
@@ -165,34 +183,15 @@ async def usage_summary(
     """Totals, per model, per provider and per day for `today` (UTC) and the
     `days - 1` days before it; `daily_stats` has every day, zero-filled.
 
-    One scan: the database groups by (day, model, provider), and the levels
-    are folded from those groups. That is cheaper than one query per level
-    (a scan each) as long as days x models stays far below the row count."""
+    Read from the `usage_daily` rollup (db/rollup.py), which holds the request
+    log's sums per (day, key, model, provider): a 30-day summary reads a few
+    hundred rollup rows however many requests there were. Totals and each
+    level are folded from the (day, model, provider) groups."""
     if days < 1:
         raise ValueError("days must be at least 1")
     end = today or datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
-    day = _day_bucket(session)
-    groups = await session.execute(
-        select(
-            day.label("day"),
-            Request.model,
-            Request.provider,
-            func.count().label("requests"),
-            _count_if(_SUCCESS).label("successful"),
-            func.sum(Request.input_tokens).label("input_tokens"),
-            func.sum(Request.output_tokens).label("output_tokens"),
-            func.sum(Request.total_tokens).label("total_tokens"),
-            func.sum(Request.cached_input_tokens).label("cached_input_tokens"),
-            func.sum(Request.reasoning_tokens).label("reasoning_tokens"),
-            func.sum(Request.total_cost_usd).label("cost"),
-            func.sum(Request.latency_ms).label("latency_sum"),
-            func.count(Request.latency_ms).label("latency_count"),
-            _count_if(_UNKNOWN_COST).label("unknown_cost"),
-        )
-        .where(*_scoped(scope), *_window(start, end))
-        .group_by(day, Request.model, Request.provider)
-    )
+    groups = await rollup.usage_groups(await session.connection(), scope, start, end)
     total = _Tally()
     by_day: dict[date, _Tally] = {}
     by_model: dict[tuple[str, str | None], _Tally] = {}
@@ -243,6 +242,16 @@ async def usage_summary(
             _daily(current, by_day.get(current) or _Tally())
             for current in (start + timedelta(days=n) for n in range(days))
         ],
+        # The response cache (issue 10): hits over lookups, and the cost hits saved.
+        cache_lookups=total.cache_lookups,
+        cache_hits=total.cache_hits,
+        cache_hit_rate=round(100 * total.cache_hits / total.cache_lookups, 2)
+        if total.cache_lookups
+        else 0.0,
+        cache_saved_cost_usd=total.cache_saved,
+        # Routing (issue 5): `auto` calls, the default model's cost minus the actual cost.
+        auto_routed_requests=total.routed,
+        routing_saved_usd=total.routed_default - total.routed_actual,
     )
 
 
@@ -285,9 +294,10 @@ async def list_requests(
     *,
     page: int = 1,
     per_page: int = 20,
+    sort: RequestSort = "-created_at",
 ) -> RequestPage:
-    """One page of the request log, newest first, with the count of all matches.
-    A page past the end is empty."""
+    """One page of the request log, newest first (or in `sort`'s order), with the
+    count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
     where = _filtered(scope, filters)
@@ -313,7 +323,7 @@ async def list_requests(
                 Request.user_id,
             )
             .where(*where)
-            .order_by(Request.created_at.desc(), Request.id.desc())
+            .order_by(*_order(sort))
             .limit(per_page)
             .offset(offset)
         )
@@ -325,6 +335,23 @@ async def list_requests(
         per_page=per_page,
         total_pages=-(-total // per_page),
     )
+
+
+def _order(sort: RequestSort) -> list[ColumnElement[Any]]:
+    """ORDER BY for `sort`: rows without a cost or latency come last either way;
+    ties newest first, then by id, so pages never overlap."""
+    newest: list[ColumnElement[Any]] = [Request.created_at.desc(), Request.id.desc()]
+    if sort == "-created_at":
+        return newest
+    if sort == "created_at":
+        return [Request.created_at.asc(), Request.id.asc()]
+    column: ColumnElement[Any] = (
+        Request.total_cost_usd.expression
+        if sort.endswith("total_cost_usd")
+        else Request.latency_ms.expression
+    )
+    first = column.desc() if sort.startswith("-") else column.asc()
+    return [first.nulls_last(), *newest]
 
 
 # --- GET /v1/analytics/requests/{id} -----------------------------------------------
@@ -375,4 +402,20 @@ async def list_catalogue(session: AsyncSession) -> list[CatalogueModel]:
             is_active=model.is_active and provider_active,
         )
         for model, provider, provider_active in rows
+    ]
+
+
+# --- GET /v1/analytics/users ---------------------------------------------------------
+
+
+async def list_users(session: AsyncSession) -> list[UserItem]:
+    """Every key (a user is a key), oldest first: the admin's pick for `user_id`."""
+    rows = await session.execute(
+        select(User.id, User.name, User.key_prefix, User.is_admin, User.is_active).order_by(
+            User.created_at, User.id
+        )
+    )
+    return [
+        UserItem(id=id_, name=name, prefix=prefix, is_admin=is_admin, is_active=is_active)
+        for id_, name, prefix, is_admin, is_active in rows
     ]

@@ -64,6 +64,14 @@ class UsageDaily(Base):
     latency_sum: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_count: Mapped[int] = mapped_column(Integer, default=0)
     unknown_cost: Mapped[int] = mapped_column(Integer, default=0)
+    # The response cache: lookups (rows with a cache status), hits, the cost hits saved.
+    cache_lookups: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    cache_saved_usd: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    # Routing: successful calls with a default model's cost, that cost, and the actual one.
+    routed: Mapped[int] = mapped_column(Integer, default=0)
+    routed_default_usd: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    routed_actual_usd: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
 
 
 KEY = ("day", "user_id", "model", "provider")
@@ -79,8 +87,16 @@ COUNTS = (
     "latency_sum",
     "latency_count",
     "unknown_cost",
+    "cache_lookups",
+    "cache_hits",
+    "cache_saved_usd",
+    "routed",
+    "routed_default_usd",
+    "routed_actual_usd",
 )
-INTEGERS = tuple(name for name in COUNTS if name != "cost_usd")
+MONEY = ("cost_usd", "cache_saved_usd", "routed_default_usd", "routed_actual_usd")
+CACHE_HITS = ("hit", "semantic_hit")
+INTEGERS = tuple(name for name in COUNTS if name not in MONEY)
 TABLE: Table = UsageDaily.__table__  # type: ignore[assignment]
 
 
@@ -92,6 +108,15 @@ def is_unknown_cost(row: Mapping[str, Any]) -> bool:
     """No price for the model, or a successful call that got no cost."""
     return bool(row.get("cost_unknown")) or (
         row.get("status") == "success" and row.get("total_cost_usd") is None
+    )
+
+
+def is_routed(row: Mapping[str, Any]) -> bool:
+    """A successful call priced against the default model it was routed away from."""
+    return (
+        row.get("status") == "success"
+        and row.get("default_cost_usd") is not None
+        and row.get("total_cost_usd") is not None
     )
 
 
@@ -108,7 +133,7 @@ def tally(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         group = groups.get(key)
         if group is None:
             group = groups[key] = dict(zip(KEY, key, strict=True)) | dict.fromkeys(COUNTS, 0)
-            group["cost_usd"] = ZERO
+            group.update(dict.fromkeys(MONEY, ZERO))
         latency = row.get("latency_ms")
         group["requests"] += 1
         group["successful"] += row.get("status") == "success"
@@ -124,6 +149,16 @@ def tally(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         group["latency_sum"] += latency or 0
         group["latency_count"] += latency is not None
         group["unknown_cost"] += is_unknown_cost(row)
+        cache_status = row.get("cache_status")
+        if cache_status is not None:
+            group["cache_lookups"] += 1
+            if cache_status in CACHE_HITS:
+                group["cache_hits"] += 1
+                group["cache_saved_usd"] += row.get("saved_cost_usd") or ZERO
+        if is_routed(row):
+            group["routed"] += 1
+            group["routed_default_usd"] += row["default_cost_usd"]
+            group["routed_actual_usd"] += row["total_cost_usd"]
     return list(groups.values())
 
 
@@ -161,6 +196,8 @@ def rebuild_statement(dialect: str) -> Any:
     provider = func.coalesce(Request.provider, "")
     success = Request.status == "success"
     unknown = Request.cost_unknown | (success & Request.total_cost_usd.is_(None))
+    hit = Request.cache_status.in_(CACHE_HITS)
+    routed = success & Request.default_cost_usd.is_not(None) & Request.total_cost_usd.is_not(None)
     query = select(
         day,
         user,
@@ -177,6 +214,12 @@ def rebuild_statement(dialect: str) -> Any:
         func.coalesce(func.sum(Request.latency_ms), 0),
         func.count(Request.latency_ms),
         _sum_if(unknown),
+        func.count(Request.cache_status),
+        _sum_if(hit),
+        func.coalesce(func.sum(case((hit, Request.saved_cost_usd))), 0),
+        _sum_if(routed),
+        func.coalesce(func.sum(case((routed, Request.default_cost_usd))), 0),
+        func.coalesce(func.sum(case((routed, Request.total_cost_usd))), 0),
     ).group_by(day, user, Request.model, provider)
     return TABLE.insert().from_select([*KEY, *COUNTS], query)
 
@@ -205,7 +248,7 @@ async def usage_groups(
             func.nullif(c.provider, "").label("provider"),
             # PostgreSQL sums integers as NUMERIC: back to integers.
             *(cast(func.sum(c[name]), BigInteger).label(name) for name in INTEGERS),
-            func.sum(c.cost_usd).label("cost"),
+            *(func.sum(c[name]).label(name) for name in MONEY),
         )
         .where(c.day >= start, c.day <= end)
         .group_by(c.day, c.model, c.provider)

@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.db import rollup
 from model_router.db.models import User
 from model_router.errors import InvalidRequest
 from model_router.services.catalogue_admin import sync_catalogue
@@ -155,12 +156,15 @@ async def generate_demo_data(
             await copy_postgres(conn, traffic, chunk_rows, report, say, binary=pg_binary)
         else:
             await insert_sqlite(session, traffic, chunk_rows, report)
+        # The rows went around the request log's writer: sum them into the rollup
+        # the usage API reads, in the same transaction (SQLite: the last one).
+        await rollup.rebuild(await session.connection())
         await session.commit()
     # Fresh planner statistics: right after a large load, PostgreSQL's estimates
     # are stale and the analytics queries pick slow plans (10x, measured).
     async with sessions() as session:
-        analyze = "ANALYZE requests"
-        await session.execute(text(analyze))
+        await session.execute(text("ANALYZE requests"))
+        await session.execute(text("ANALYZE usage_daily"))
         await session.commit()
     return DemoReport(
         rows=traffic.produced,

@@ -37,6 +37,12 @@ def upgrade() -> None:
         sa.Column("latency_sum", sa.BigInteger(), nullable=False),
         sa.Column("latency_count", sa.Integer(), nullable=False),
         sa.Column("unknown_cost", sa.Integer(), nullable=False),
+        sa.Column("cache_lookups", sa.Integer(), nullable=False),
+        sa.Column("cache_hits", sa.Integer(), nullable=False),
+        sa.Column("cache_saved_usd", Money(), nullable=False),
+        sa.Column("routed", sa.Integer(), nullable=False),
+        sa.Column("routed_default_usd", Money(), nullable=False),
+        sa.Column("routed_actual_usd", Money(), nullable=False),
         sa.PrimaryKeyConstraint("day", "user_id", "model", "provider"),
     )
     # Rows already in the request log are summed once, here.
