@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 .PHONY: help install run test lint typecheck pytest clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	@echo "uv not found: bootstrapping it into .tools/ with pip"
@@ -38,10 +38,22 @@ lint: install ## ruff format check and lint
 typecheck: install ## mypy --strict
 	$(BIN)/mypy
 
-pytest: install ## the test suite, on SQLite and PostgreSQL, with coverage
+pytest: install dashboard-deps ## the test suite, on SQLite and PostgreSQL, with coverage (and the dashboard in Chromium)
 	$(BIN)/pytest --cov --cov-report=term
 
-test: lint typecheck pytest ## everything CI runs
+test: lint typecheck dashboard-test pytest ## everything CI runs
+
+.PHONY: dashboard dashboard-deps dashboard-test
+dashboard/node_modules/.package-lock.json: dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund
+
+dashboard-deps: dashboard/node_modules/.package-lock.json ## the dashboard's node modules (npm ci, when missing or stale)
+
+dashboard: dashboard-deps ## rebuild the web UI into src/model_router/dashboard_dist (commit the result)
+	cd dashboard && npm run build
+
+dashboard-test: dashboard-deps ## the dashboard's type check and Vitest component tests
+	cd dashboard && npm run typecheck && npm test
 
 clean: ## remove the venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
@@ -54,3 +66,8 @@ bench: install ## router vs a static nginx upstream, side by side (BENCH_QUICK=1
 
 bench-analytics: install ## analytics API latency over 1,000,000 request rows, PostgreSQL and SQLite (slow the first time)
 	$(BIN)/python bench/analytics.py
+
+.PHONY: soak
+soak: install ## 10 minutes of mixed load (SOAK_SECONDS, SOAK_RATE): errors, RSS, rows vs requests
+	@bench/install-tools.sh
+	$(BIN)/python bench/soak.py

@@ -13,6 +13,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -134,12 +135,11 @@ def _pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated, empty database: SQLite in a temp dir, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
+@contextmanager
+def new_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database: SQLite in a temp dir, or a fresh PostgreSQL database
+    dropped afterwards."""
+    if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "router.db"
         url = f"sqlite+aiosqlite:///{path}"
         upgrade_database(url)
@@ -160,6 +160,25 @@ def database_url(
         yield url
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The session's database, one per backend, shared by the tests that use it."""
+    with new_database(request.param, tmp_path_factory) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def empty_database_url(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database of `database_url`'s backend that only the requesting module writes to."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    with new_database(backend, tmp_path_factory) as url:
+        yield url
 
 
 @dataclass
@@ -265,6 +284,15 @@ def router(
         upstream_read_timeout=2.0,
         request_log_flush_interval=0.05,
         key_cache_refresh_seconds=0.5,
+        webhook_poll_seconds=0.1,
+        webhook_retry_base_seconds=0.1,
+        webhook_max_attempts=4,
+        # Scenario failures (`mock:error_500`) are the request's, not a provider's:
+        # here no retries and no circuit opening; `routed` below tests routing.
+        router_max_retries=0,
+        router_circuit_failures=1_000_000,
+        router_circuit_error_rate=1.0,
+        router_circuit_window=1_000_000,
     )
     router = Router(
         url="",
@@ -303,3 +331,102 @@ def api(router: Router, user_key: str) -> Iterator[httpx.Client]:
 def admin(router: Router, admin_key: str) -> Iterator[httpx.Client]:
     with router.client(admin_key) as client:
         yield client
+
+
+# --- routing (issue 5): deployments on two scriptable mock instances ---------------
+
+ROUTING_YAML = """\
+default_model: gpt-4o
+models:
+  pair:                      # one model, two deployments, equal weights
+    deployments:
+      - {{name: pair-a, provider: openai, model: gpt-4o-mini, base_url: "{a}/v1"}}
+      - {{name: pair-b, provider: openai, model: gpt-4o-mini, base_url: "{b}/v1"}}
+  solo:                      # one deployment on A and no fallback: retries are countable
+    deployments:
+      - {{name: solo-a, provider: openai, model: gpt-4o-mini, base_url: "{a}/v1"}}
+  chain:                     # falls back to `backup` (on B)
+    fallbacks: [backup]
+    deployments:
+      - {{name: chain-a, provider: openai, model: gpt-4o-mini, base_url: "{a}/v1"}}
+  backup:
+    deployments:
+      - {{name: backup-b, provider: openai, model: gpt-4o-mini, base_url: "{b}/v1"}}
+  circuit:                   # its own deployment on A, so its circuit is its own
+    fallbacks: [backup]
+    deployments:
+      - {{name: circuit-a, provider: openai, model: gpt-4o-mini, base_url: "{a}/v1"}}
+  tiny:                      # a 32k window: long requests fall back to `backup`
+    fallbacks: [backup]
+    deployments:
+      - {{name: tiny-acme, provider: acme, model: acme-large}}
+"""
+
+
+@pytest.fixture(scope="session")
+def mock_a() -> Iterator[Mock]:
+    state = MockState()
+    yield from _serve_mock(openai_mock.create_app(state, api_key=KEYS["openai"]), state)
+
+
+@pytest.fixture(scope="session")
+def mock_b() -> Iterator[Mock]:
+    state = MockState()
+    yield from _serve_mock(openai_mock.create_app(state, api_key=KEYS["openai"]), state)
+
+
+@dataclass
+class Routed:
+    """A second router on the same database, with a routing file over mocks A and B."""
+
+    base: Router
+    url: str
+    a: Mock
+    b: Mock
+    settings: Settings
+    app: Any = None
+
+    def reset(self) -> None:
+        """Between tests: mocks cleared, every deployment's circuit and history forgotten."""
+        for mock in (self.a, self.b):
+            mock.state.clear()
+        self.app.api.state.router.chat.router.reset_health()
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def routed_server(
+    router: Router, mock_a: Mock, mock_b: Mock, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Routed]:
+    path = tmp_path_factory.mktemp("routing") / "routing.yaml"
+    path.write_text(ROUTING_YAML.format(a=mock_a.url, b=mock_b.url))
+    settings = router.settings.model_copy(
+        update={
+            "router_config": path,
+            "router_max_retries": 2,
+            "router_backoff_base": 0.01,
+            "router_backoff_max": 0.05,
+            "router_retry_after_max": 1.8,
+            "router_deadline": 2.0,
+            "router_attempt_timeout": 0.4,
+            "router_circuit_failures": 3,
+            "router_circuit_error_rate": 0.5,
+            "router_circuit_window": 20,
+            "router_circuit_cooldown": 0.5,
+            "upstream_read_timeout": 0.5,
+        }
+    )
+    app = create_app(settings)
+    with ServerThread(app, lifespan="on") as server:
+        yield Routed(router, server.url, mock_a, mock_b, settings, app)
+
+
+@pytest.fixture
+def routed(routed_server: Routed) -> Iterator[Routed]:
+    """The routing router, fresh for each test: mocks cleared, no health history."""
+    routed_server.reset()
+    yield routed_server
+    routed_server.reset()

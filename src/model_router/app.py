@@ -15,17 +15,37 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from model_router.api import errors
 from model_router.api.deps import AppState
-from model_router.api.routes import analytics, chat, health, models
+from model_router.api.routes import (
+    admin_experiments,
+    admin_keys,
+    admin_webhooks,
+    analytics,
+    chat,
+    feedback,
+    health,
+    models,
+)
+from model_router.api.routes import dashboard as dashboard_route
+from model_router.api.routes import metrics as metrics_route
+from model_router.cache.service import ResponseCache
 from model_router.db.engine import make_engine
+from model_router.governance.governor import build_governor
+from model_router.observability.lifecycle import install_drain, wait_for_database
+from model_router.observability.operations import Operations
 from model_router.providers.registry import ProviderPool
+from model_router.routing.config import load_config
+from model_router.routing.router import Router
 from model_router.services.catalogue import Catalogue
 from model_router.services.chat import ChatService
+from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key
 from model_router.services.request_log import RequestLog
+from model_router.services.webhooks.dispatcher import Dispatcher, webhook_policy
 from model_router.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +74,12 @@ class Gateway:
         ):
             state: AppState | None = getattr(self.api.state, "router", None)
             if state is not None:
-                await chat.fast_chat_completions(state, scope, receive, send)
+                tracing = state.ops.tracing
+                if tracing is None:
+                    await chat.fast_chat_completions(state, scope, receive, send)
+                    return
+                with tracing.request_span(Headers(scope=scope)):
+                    await chat.fast_chat_completions(state, scope, receive, send)
                 return
         await self.api(scope, receive, send)
 
@@ -66,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Gateway:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.async_database_url)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
+        await wait_for_database(engine, wait_seconds=settings.startup_db_wait)
+        ops = Operations(settings)
         if settings.admin_api_key:
             await ensure_key(sessions, settings.admin_api_key, "admin (ADMIN_API_KEY)", admin=True)
         keys = KeyCache(sessions, settings.key_cache_refresh_seconds)
@@ -80,13 +107,32 @@ def create_app(settings: Settings | None = None) -> Gateway:
             batch_size=settings.request_log_batch_size,
             flush_interval=settings.request_log_flush_interval,
             max_pending=settings.request_log_max_pending,
+            spill_dir=settings.request_log_spill_dir,
+            spill_threshold=settings.request_log_spill_threshold,
+            write_timeout=settings.request_log_write_timeout,
         )
+        ops.attach(request_log)
         await request_log.start()
         pool = ProviderPool(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_read_timeout,
             max_connections=settings.upstream_max_connections,
+            wrap=ops.provider_wrapper(),
         )
+        # Routing: the file is checked against the catalogue now, errors name line and field.
+        router = Router(catalogue, load_config(settings.router_config), settings)
+        router.table.validate()
+        router.on_circuit_change.append(ops.metrics.circuit_changed)
+        cache = ResponseCache.from_settings(settings, catalogue)
+        experiments = Experiments(sessions, ExperimentSet())
+        await experiments.start(settings.experiments_refresh_seconds)
+        # Governance and webhooks (issue 6): limits, budgets, events.
+        governor = build_governor(settings)
+        await governor.start(sessions, keys.all)
+        webhooks = Dispatcher(sessions, webhook_policy(settings))
+        await webhooks.start()
+        governor.emit = webhooks.emit
+        router.on_circuit_change.append(webhooks.circuit_changed)
         app.state.router = AppState(
             settings=settings,
             engine=engine,
@@ -94,8 +140,22 @@ def create_app(settings: Settings | None = None) -> Gateway:
             keys=keys,
             catalogue=catalogue,
             request_log=request_log,
-            chat=ChatService(catalogue, pool, request_log),
+            chat=ChatService(
+                catalogue,
+                pool,
+                request_log,
+                cache=cache,
+                experiments=experiments.live,
+                router=router,
+                governor=governor,
+            ),
+            ops=ops,
+            cache=cache,
+            experiments=experiments,
+            governor=governor,
+            webhooks=webhooks,
         )
+        install_drain(ops.begin_drain, settings.shutdown_drain_seconds)
         # Everything built so far lives for the whole process: keep it out of the
         # cyclic collector's work, and collect young objects less often.
         gc.collect()
@@ -108,8 +168,13 @@ def create_app(settings: Settings | None = None) -> Gateway:
             with suppress(asyncio.CancelledError):
                 await refresher
             await keys.stop()
+            await experiments.stop()
+            await governor.stop()
+            await webhooks.stop()
             await request_log.stop()
+            await cache.aclose()
             await pool.aclose()
+            await ops.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -121,4 +186,10 @@ def create_app(settings: Settings | None = None) -> Gateway:
     errors.install(app)
     for module in (health, chat, models, analytics):
         app.include_router(module.router)
+    for module in (admin_experiments, feedback):
+        app.include_router(module.router)
+    for module in (admin_keys, admin_webhooks):
+        app.include_router(module.router)
+    app.include_router(metrics_route.router)
+    app.include_router(dashboard_route.router)
     return Gateway(app)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +27,7 @@ def _run(work: Callable[[Sessions], Awaitable[T]]) -> T:
     """Run one piece of async work with a fresh engine, and dispose of it."""
 
     async def main() -> T:
-        engine = make_engine(Settings().async_database_url)
+        engine = make_engine(load_settings().async_database_url)
         try:
             return await work(async_sessionmaker(engine, expire_on_commit=False))
         finally:
@@ -60,21 +64,64 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API."""
     import uvicorn
 
-    settings = Settings()
-    uvicorn.run(
-        "model_router.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        proxy_headers=False,  # the router reads no client address
-        server_header=False,
-        timeout_graceful_shutdown=30,
-    )
+    from model_router.observability.logs import logging_config
+
+    settings = load_settings()
+    with metrics_directory(settings, workers):
+        uvicorn.run(
+            "model_router.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=logging_config(settings.log_format, settings.log_level),
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            proxy_headers=False,  # the router reads no client address
+            server_header=False,
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+        )
+
+
+def load_settings() -> Settings:
+    """The settings, or an exit naming each bad setting and why."""
+    from pydantic import ValidationError
+
+    from model_router.observability.lifecycle import config_error_message
+
+    try:
+        settings = Settings()
+        settings.async_database_url  # noqa: B018 (validates DATABASE_URL's scheme)
+    except ValidationError as exc:
+        raise click.ClickException(config_error_message(exc)) from None
+    except ValueError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from None
+    return settings
+
+
+@contextmanager
+def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
+    """Several workers share their metrics through files in one directory
+    (prometheus-client's multi-process mode, chosen by PROMETHEUS_MULTIPROC_DIR
+    before the workers import it). A directory of our own is removed at exit."""
+    chosen = settings.prometheus_multiproc_dir
+    if chosen is None and workers == 1:
+        yield
+        return
+    own = chosen is None
+    directory = Path(tempfile.mkdtemp(prefix="model-router-metrics-")) if own else chosen
+    assert directory is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # values of a previous run
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if own:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @main.group()
@@ -213,16 +260,104 @@ def keys() -> None:
     """API keys."""
 
 
+def _key_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The governance options `keys create` and `keys update` share."""
+    options = [
+        click.option("--owner", default=None, help="Owner or team label."),
+        click.option(
+            "--allowed-model",
+            "allowed_models",
+            multiple=True,
+            help="A model name or pattern ('gpt-4o*'); repeat for more. Default: any.",
+        ),
+        click.option("--rpm", "rpm_limit", type=int, default=None, help="Requests per minute."),
+        click.option("--tpm", "tpm_limit", type=int, default=None, help="Tokens per minute."),
+        click.option("--budget", "budget_usd", default=None, help="USD, e.g. 25.50."),
+        click.option("--budget-period", type=click.Choice(["day", "month", "total"]), default=None),
+        click.option("--expires-at", default=None, help="ISO time, e.g. 2027-01-01T00:00:00Z."),
+        click.option("--metadata", default=None, help="A JSON object."),
+        click.option(
+            "--store-text/--no-store-text",
+            default=None,
+            help="Whether this key's prompts and responses are stored.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _key_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """CLI values as the admin API's fields (only those given)."""
+    import json
+
+    fields = {k: v for k, v in raw.items() if v is not None and v != ()}
+    if "allowed_models" in fields:
+        fields["allowed_models"] = list(fields["allowed_models"])
+    if "metadata" in fields:
+        try:
+            fields["metadata"] = json.loads(fields["metadata"])
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--metadata") from None
+    return fields
+
+
+def _validated(model: Any, fields: dict[str, Any]) -> Any:
+    """The admin API's validation, as a CLI usage error naming the option."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else ""
+        flag = {"rpm_limit": "rpm", "tpm_limit": "tpm", "budget_usd": "budget"}.get(name, name)
+        raise click.BadParameter(first["msg"], param_hint=f"--{flag.replace('_', '-')}") from None
+
+
 @keys.command(name="create")
 @click.option("--name", required=True)
-@click.option("--admin", is_flag=True, help="May read everyone's analytics.")
-def create_key_cmd(name: str, admin: bool) -> None:
+@click.option("--admin", is_flag=True, help="May manage keys and read everyone's analytics.")
+@_key_options
+def create_key_cmd(name: str, admin: bool, **raw: Any) -> None:
     """Create a key; it is printed once, alone on the last line."""
+    from model_router.schemas.keys import KeyCreate
     from model_router.services.keys import create_key
 
-    info, key = _run(lambda s: create_key(s, name, admin=admin))
+    spec = _validated(KeyCreate, {"name": name, "is_admin": admin, **_key_fields(raw)})
+
+    async def work(sessions: Sessions) -> tuple[Any, str]:
+        from model_router.services.webhooks.dispatcher import emit_stored
+
+        info, key = await create_key(sessions, name, spec=spec)
+        event = {"key_id": str(info.id), "name": name, "owner": info.owner, "prefix": info.prefix}
+        await emit_stored(sessions, "key.created", event, info.owner)
+        return info, key
+
+    info, key = _run(work)
     click.echo(f"created {'admin ' if admin else ''}key {info.id} ({info.prefix}…) for {name}")
     click.echo(key)
+
+
+@keys.command(name="update")
+@click.argument("key_id")
+@click.option("--name", default=None)
+@_key_options
+def update_key_cmd(key_id: str, name: str | None, **raw: Any) -> None:
+    """Change a key's settings (only the options given)."""
+    import uuid
+
+    from model_router.schemas.keys import KeyUpdate
+    from model_router.services.keys import update_key
+
+    fields = _key_fields({"name": name, **raw})
+    changes = _validated(KeyUpdate, fields)
+    try:
+        parsed = uuid.UUID(key_id)
+    except ValueError:
+        raise click.BadParameter("not a key id", param_hint="KEY_ID") from None
+    user = _run(lambda s: update_key(s, parsed, changes))
+    click.echo(f"updated key {user.id} ({user.key_prefix}…)")
 
 
 @keys.command(name="list")
@@ -230,9 +365,17 @@ def list_keys_cmd() -> None:
     """List keys (prefixes only; keys are stored hashed)."""
     from model_router.services.keys import list_keys
 
-    click.echo(f"{'ID':36}  {'PREFIX':10}  {'ADMIN':5}  {'ACTIVE':6}  NAME")
+    click.echo(
+        f"{'ID':36}  {'PREFIX':10}  {'ADMIN':5}  {'ACTIVE':6}  {'RPM':>6}  {'TPM':>8}  "
+        f"{'BUDGET':>12}  {'OWNER':12}  NAME"
+    )
     for u in _run(list_keys):
-        click.echo(f"{u.id!s:36}  {u.key_prefix:10}  {u.is_admin!s:5}  {u.is_active!s:6}  {u.name}")
+        budget = f"{u.budget_usd}/{u.budget_period}" if u.budget_usd is not None else "-"
+        click.echo(
+            f"{u.id!s:36}  {u.key_prefix:10}  {u.is_admin!s:5}  {u.is_active!s:6}  "
+            f"{u.rpm_limit or '-':>6}  {u.tpm_limit or '-':>8}  {budget:>12}  "
+            f"{u.owner or '-':12}  {u.name}"
+        )
 
 
 @keys.command(name="revoke")
@@ -240,8 +383,20 @@ def list_keys_cmd() -> None:
 def revoke_key_cmd(key_id_or_prefix: str) -> None:
     """Revoke a key by id or display prefix."""
     from model_router.services.keys import revoke_key
+    from model_router.services.webhooks.dispatcher import emit_stored
 
-    user = _run(lambda s: revoke_key(s, key_id_or_prefix))
+    async def work(sessions: Sessions) -> Any:
+        user = await revoke_key(sessions, key_id_or_prefix)
+        event = {
+            "key_id": str(user.id),
+            "name": user.name,
+            "owner": user.owner,
+            "prefix": user.key_prefix,
+        }
+        await emit_stored(sessions, "key.revoked", event, user.owner)
+        return user
+
+    user = _run(work)
     click.echo(f"revoked key {user.id} ({user.key_prefix}…)")
 
 

@@ -5,7 +5,12 @@
     │   └── UnsupportedFeature       400     invalid_request_error (a provider cannot do it)
     ├── PayloadTooLarge              413     invalid_request_error
     ├── AuthenticationError          401     authentication_error
+    │   └── KeyExpired               401     authentication_error (code key_expired)
     ├── PermissionDenied             403     permission_error
+    │   └── ModelNotAllowed          403     permission_error (code model_not_allowed)
+    ├── RateLimited                  429     rate_limit_error (the key's RPM/TPM; retry-after)
+    ├── BudgetExceeded               429     insufficient_quota (code budget_exceeded)
+    ├── GovernanceUnavailable        503     service_unavailable (Redis down, fail closed)
     ├── NotFound                     404     not_found_error
     │   └── ModelNotFound            404     not_found_error (code model_not_found)
     ├── ProviderNotConfigured        503     service_unavailable (names the setting)
@@ -62,6 +67,37 @@ class AuthenticationError(RouterError):
 class PermissionDenied(RouterError):
     status_code = 403
     error_type = "permission_error"
+
+
+class KeyExpired(AuthenticationError):
+    def __init__(self, expired_at: str) -> None:
+        super().__init__(f"This API key expired at {expired_at}.", code="key_expired")
+
+
+class ModelNotAllowed(PermissionDenied):
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"This API key may not use the model '{model}'.",
+            param="model",
+            code="model_not_allowed",
+        )
+
+
+class RateLimited(RouterError):
+    """The key's own requests-per-minute or tokens-per-minute limit."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+
+
+class BudgetExceeded(RouterError):
+    status_code = 429
+    error_type = "insufficient_quota"
+
+
+class GovernanceUnavailable(RouterError):
+    status_code = 503
+    error_type = "service_unavailable"
 
 
 class NotFound(RouterError):

@@ -13,6 +13,17 @@ Scenarios (`mock:<name>` in the last user message):
   slow            waits 3 s before answering (for timeouts)
   stream_fail     streams two chunks, then an error event
   chunks=N        streams the reply in N content chunks
+  ratelimit=MS    429 with `retry-after: MS/1000` (seconds, fractional)
+  sleep=MS        waits MS milliseconds, then answers normally (slow responses)
+  drop            sends 200 headers, then cuts the connection (no body)
+  stream_error_early / stream_drop_early   a stream that sends its opening chunk,
+                  then an error event / a cut connection, before any content
+
+`MockState.script` scripts one instance: each request takes the next scenario
+from it, whatever its message says (e.g. "fail the next 3 calls").
+
+`POST /v1/embeddings` (and `/embeddings`) answers hashed bag-of-words and
+character-trigram vectors (tests/mocks/embeddings.py): similar texts are close.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.mocks.embeddings import embeddings
 from tests.mocks.scenarios import REPLY, chunks_of, scenario_of, text_of
 from tests.mocks.server import MockState, Recorded
 
@@ -41,6 +53,44 @@ def _error(status: int, message: str, etype: str, code: str | None = None) -> JS
     headers = {"retry-after": "7"} if status == 429 else {}
     body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _cut() -> AsyncIterator[bytes]:
+    raise ConnectionResetError("mock: connection dropped")
+    yield b""  # pragma: no cover - makes this a generator
+
+
+async def _early(error: bool) -> AsyncIterator[bytes]:
+    opening = {"role": "assistant", "content": ""}
+    yield _frame(
+        {
+            "id": "chatcmpl-mock123",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "mock",
+            "choices": [{"index": 0, "delta": opening, "finish_reason": None}],
+        }
+    )
+    if error:
+        yield _frame({"error": {"message": "mock failure before content", "type": "server_error"}})
+        return
+    raise ConnectionResetError("mock: connection dropped")
+
+
+async def _failure(scenario: str, stream: bool) -> Response | None:
+    """The routing scenarios: rate limits with a retry-after, slow answers, cuts."""
+    if scenario.startswith("ratelimit="):
+        seconds = int(scenario.split("=")[1]) / 1000
+        body = {"error": {"message": "mock rate limit", "type": "rate_limit_exceeded"}}
+        return JSONResponse(body, status_code=429, headers={"retry-after": f"{seconds:g}"})
+    if scenario.startswith("sleep="):
+        await asyncio.sleep(int(scenario.split("=")[1]) / 1000)
+    elif scenario == "drop":
+        return StreamingResponse(_cut(), media_type="application/json")
+    elif scenario in ("stream_error_early", "stream_drop_early") and stream:
+        error = scenario == "stream_error_early"
+        return StreamingResponse(_early(error), media_type="text/event-stream")
+    return None
 
 
 def _validate(body: Any) -> str | None:
@@ -134,7 +184,9 @@ def create_app(state: MockState, *, api_key: str, deepseek: bool = False) -> Sta
             return _error(400, problem, "invalid_request_error")
         users = [m for m in body["messages"] if m.get("role") == "user"]
         last_text = text_of(users[-1].get("content")) if users else ""
-        scenario = scenario_of(last_text)
+        scenario = state.next_scenario(scenario_of(last_text))
+        if failure := await _failure(scenario, bool(body.get("stream"))):
+            return failure
         if scenario.startswith("error_"):
             status = int(scenario.split("_")[1])
             etype = {429: "rate_limit_exceeded", 401: "invalid_request_error"}.get(
@@ -165,9 +217,20 @@ def create_app(state: MockState, *, api_key: str, deepseek: bool = False) -> Sta
             }
         )
 
+    async def embed(request: Request) -> Response:
+        auth = request.headers.get("authorization") or ""
+        ok = auth == f"Bearer {api_key}" or request.headers.get("api-key") == api_key
+        return await embeddings(request, state, ok)
+
     # DeepSeek's documented base URL has no /v1: its SDK users post to /chat/completions.
     path = "/chat/completions" if deepseek else "/v1/chat/completions"
-    return Starlette(routes=[Route(path, chat, methods=["POST"])])
+    return Starlette(
+        routes=[
+            Route(path, chat, methods=["POST"]),
+            Route("/v1/embeddings", embed, methods=["POST"]),
+            Route("/embeddings", embed, methods=["POST"]),
+        ]
+    )
 
 
 def _frame(data: dict[str, Any]) -> bytes:

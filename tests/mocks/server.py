@@ -21,6 +21,7 @@ class Recorded:
     query: str
     headers: dict[str, str]
     body: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -28,6 +29,11 @@ class MockState:
     requests: list[Recorded] = field(default_factory=list)
     # Set by a mock when a streaming client went away before the end.
     disconnects: int = 0
+    # Scenarios the next requests take, first first, whatever their message says.
+    script: list[str] = field(default_factory=list)
+
+    def next_scenario(self, default: str) -> str:
+        return self.script.pop(0) if self.script else default
 
     def last(self) -> Recorded:
         assert self.requests, "the mock received no request"
@@ -36,6 +42,7 @@ class MockState:
     def clear(self) -> None:
         self.requests.clear()
         self.disconnects = 0
+        self.script.clear()
 
 
 def free_port() -> int:

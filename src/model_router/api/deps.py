@@ -8,11 +8,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from model_router.cache.service import ResponseCache
 from model_router.errors import PermissionDenied
+from model_router.governance.governor import Governor
+from model_router.observability.operations import Operations
 from model_router.services.catalogue import Catalogue
 from model_router.services.chat import ChatService
+from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache, KeyInfo
 from model_router.services.request_log import RequestLog
+from model_router.services.webhooks import Dispatcher
 from model_router.settings import Settings
 
 
@@ -27,6 +32,11 @@ class AppState:
     catalogue: Catalogue
     request_log: RequestLog
     chat: ChatService
+    ops: Operations
+    cache: ResponseCache
+    experiments: Experiments
+    governor: Governor
+    webhooks: Dispatcher
 
 
 async def get_state(request: Request) -> AppState:

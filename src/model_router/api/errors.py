@@ -8,6 +8,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -48,7 +49,23 @@ def router_error_response(exc: RouterError) -> Response:
     )
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The router's own database could not be reached (not a bug: a 503)."""
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def unexpected_error_response(exc: Exception) -> Response:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return error_response(
+            503,
+            "The router's database is unavailable; try again shortly.",
+            "service_unavailable",
+            code="database_unavailable",
+            headers={"retry-after": "1"},
+        )
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "Internal error in the router.", "server_error")
 

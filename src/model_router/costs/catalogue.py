@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from genai_prices import Usage as PricesUsage
 from genai_prices import calc_price
@@ -30,6 +30,20 @@ class ProviderSeed:
     prices_id: str  # the provider's id in genai-prices
 
 
+Capability = Literal["tools", "vision", "json_schema", "streaming"]
+ALL_CAPABILITIES: frozenset[Capability] = frozenset({"tools", "vision", "json_schema", "streaming"})
+TEXT_ONLY: frozenset[Capability] = frozenset({"tools", "streaming"})
+
+# Quality tiers for `auto`'s `min_quality` (1 lowest .. 5 highest). genai-prices
+# carries no quality data, so the tier is each model's place in its vendor's own
+# line-up as the vendor's model page describes it: 5 the flagship ("most
+# capable"/frontier reasoning), 4 the strong general model one step below, 3
+# the fast/balanced model, 2 the smallest, cheapest one. An operator can change
+# a tier, or give one to a model added later, in the routing file
+# (`models.<name>.quality`).
+QUALITY_SOURCE = "vendor line-up position (provider model pages); override in the routing file"
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSeed:
     provider: str
@@ -39,6 +53,9 @@ class ModelSeed:
     # An alias: the model to call and price instead, and fields to add upstream.
     upstream_model: str | None = None
     upstream_params: dict[str, Any] | None = None
+    quality: int | None = None
+    # What the model can be asked to do (the providers' model pages).
+    capabilities: frozenset[Capability] = ALL_CAPABILITIES
 
 
 PROVIDERS: tuple[ProviderSeed, ...] = (
@@ -49,26 +66,26 @@ PROVIDERS: tuple[ProviderSeed, ...] = (
 )
 
 MODELS: tuple[ModelSeed, ...] = (
-    ModelSeed("openai", "gpt-4o", 16_384),
-    ModelSeed("openai", "gpt-4o-mini", 16_384),
-    ModelSeed("openai", "gpt-4.1", 32_768),
-    ModelSeed("openai", "gpt-4.1-mini", 32_768),
-    ModelSeed("openai", "gpt-4.1-nano", 32_768),
-    ModelSeed("openai", "o3", 100_000),
-    ModelSeed("openai", "o4-mini", 100_000),
-    ModelSeed("openai", "gpt-5", 128_000),
-    ModelSeed("openai", "gpt-5-mini", 128_000),
-    ModelSeed("openai", "gpt-5-nano", 128_000),
-    ModelSeed("anthropic", "claude-opus-4-5", 64_000),
-    ModelSeed("anthropic", "claude-sonnet-4-5", 64_000),
-    ModelSeed("anthropic", "claude-haiku-4-5", 64_000),
-    ModelSeed("anthropic", "claude-sonnet-4-6", 64_000),
-    ModelSeed("anthropic", "claude-opus-4-6", 128_000),
-    ModelSeed("gemini", "gemini-2.5-pro", 65_536, context_window=1_048_576),
-    ModelSeed("gemini", "gemini-2.5-flash", 65_536),
-    ModelSeed("gemini", "gemini-2.5-flash-lite", 65_536),
-    ModelSeed("deepseek", "deepseek-flash", 384_000),
-    ModelSeed("deepseek", "deepseek-v4-pro", 384_000),
+    ModelSeed("openai", "gpt-4o", 16_384, quality=4),
+    ModelSeed("openai", "gpt-4o-mini", 16_384, quality=3),
+    ModelSeed("openai", "gpt-4.1", 32_768, quality=4),
+    ModelSeed("openai", "gpt-4.1-mini", 32_768, quality=3),
+    ModelSeed("openai", "gpt-4.1-nano", 32_768, quality=2),
+    ModelSeed("openai", "o3", 100_000, quality=5),
+    ModelSeed("openai", "o4-mini", 100_000, quality=4),
+    ModelSeed("openai", "gpt-5", 128_000, quality=5),
+    ModelSeed("openai", "gpt-5-mini", 128_000, quality=4),
+    ModelSeed("openai", "gpt-5-nano", 128_000, quality=2),
+    ModelSeed("anthropic", "claude-opus-4-5", 64_000, quality=5),
+    ModelSeed("anthropic", "claude-sonnet-4-5", 64_000, quality=4),
+    ModelSeed("anthropic", "claude-haiku-4-5", 64_000, quality=3),
+    ModelSeed("anthropic", "claude-sonnet-4-6", 64_000, quality=4),
+    ModelSeed("anthropic", "claude-opus-4-6", 128_000, quality=5),
+    ModelSeed("gemini", "gemini-2.5-pro", 65_536, context_window=1_048_576, quality=5),
+    ModelSeed("gemini", "gemini-2.5-flash", 65_536, quality=3),
+    ModelSeed("gemini", "gemini-2.5-flash-lite", 65_536, quality=2),
+    ModelSeed("deepseek", "deepseek-flash", 384_000, quality=3, capabilities=TEXT_ONLY),
+    ModelSeed("deepseek", "deepseek-v4-pro", 384_000, quality=4, capabilities=TEXT_ONLY),
     # DeepSeek retired these names on 2026-07-24; they live on as aliases of
     # V4 Flash with thinking off and on, as DeepSeek's migration guide says.
     ModelSeed(
@@ -77,6 +94,8 @@ MODELS: tuple[ModelSeed, ...] = (
         384_000,
         upstream_model="deepseek-flash",
         upstream_params={"thinking": {"type": "disabled"}},
+        quality=3,
+        capabilities=TEXT_ONLY,
     ),
     ModelSeed(
         "deepseek",
@@ -84,8 +103,22 @@ MODELS: tuple[ModelSeed, ...] = (
         384_000,
         upstream_model="deepseek-flash",
         upstream_params={"thinking": {"type": "enabled"}},
+        quality=3,
+        capabilities=TEXT_ONLY,
     ),
 )
+
+# A model the table does not know (added with `models add`): only streaming is
+# assumed, and it has no tier, until the routing file says otherwise.
+UNKNOWN_CAPABILITIES: frozenset[Capability] = frozenset({"streaming"})
+
+
+def traits(provider: str, model_id: str) -> tuple[int | None, frozenset[Capability]]:
+    """(quality tier, capabilities) of a catalogue model, from the table above."""
+    for seed in MODELS:
+        if seed.provider == provider and seed.model_id == model_id:
+            return seed.quality, seed.capabilities
+    return None, UNKNOWN_CAPABILITIES
 
 
 @dataclass(frozen=True, slots=True)

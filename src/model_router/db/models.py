@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from model_router.db.types import Money, UTCDateTime
@@ -37,6 +48,16 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Governance (issue 6): who holds it, what it may call, how much, until when.
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    allowed_models: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    budget_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    budget_period: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    key_metadata: Mapped[Any] = mapped_column("metadata", JSON(none_as_null=True), nullable=True)
+    store_text: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Provider(Base):
@@ -135,3 +156,95 @@ class Request(Base):
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Routing (issue 5): what was asked for, why this model, every upstream attempt
+    # ({deployment, provider, model, status, latency_ms, error}), and the pre-call
+    # cost estimate beside the default model's cost (savings = default - actual).
+    requested_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    route_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    estimated_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    default_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    # Caller's tags (issue 6): `metadata` and `x-router-tags`, and the body's `user`.
+    tags: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    end_user: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Response cache and experiments (issue 10). cache_status: hit | semantic_hit |
+    # miss, null when the cache was not consulted; saved_cost_usd: what a hit avoided.
+    cache_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    saved_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    experiment_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
+    variant: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class WebhookSubscription(Base):
+    """Where events are pushed (issue 6); the secret signs every delivery."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[Any] = mapped_column(JSON(none_as_null=True))
+    secret: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: pending until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_id: Mapped[uuid.UUID] = mapped_column()
+    event_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempt_log: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Experiment(Base):
+    """An A/B test (issue 10): callers who name `target` are split between variants.
+
+    `variants`: [{"name", "model" (or null: keep the caller's), "params", "weight"}].
+    """
+
+    __tablename__ = "experiments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    variants: Mapped[Any] = mapped_column(JSON(none_as_null=True))
+    traffic_percent: Mapped[float] = mapped_column(Float, default=100.0)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | stopped
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    stop_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Feedback(Base):
+    """A caller's score for one of its own requests (issue 10); one per request."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    experiment_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
+    variant: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

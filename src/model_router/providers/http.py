@@ -165,7 +165,16 @@ async def post_json(
 ) -> Any:
     """POST JSON, return the decoded JSON body or raise an UpstreamError."""
     try:
-        async with client.post(url, data=orjson.dumps(payload), headers=headers) as response:
+        # A whole non-streamed answer within the read timeout: a slow drip of bytes
+        # resets `sock_read` on every byte and would hold the call forever.
+        whole = aiohttp.ClientTimeout(
+            total=client.timeout.sock_read,
+            sock_connect=client.timeout.sock_connect,
+            sock_read=client.timeout.sock_read,
+        )
+        async with client.post(
+            url, data=orjson.dumps(payload), headers=headers, timeout=whole
+        ) as response:
             raw = await response.read()
             status, response_headers = response.status, response.headers
     except TRANSPORT_ERRORS as exc:

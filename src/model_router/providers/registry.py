@@ -5,6 +5,8 @@ One pooled aiohttp session per provider, for the life of the process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 
 from model_router.providers.anthropic import AnthropicProvider
@@ -39,8 +41,17 @@ def make_client(*, connect_timeout: float, read_timeout: float, max_connections:
 class ProviderPool:
     """The adapters in use, each with its own client, built on first use."""
 
-    def __init__(self, *, connect_timeout: float, read_timeout: float, max_connections: int):
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections: int,
+        wrap: Callable[[Provider], Provider] | None = None,
+    ):
         self._timeouts = (connect_timeout, read_timeout, max_connections)
+        # Tracing on: each adapter is handed out inside a wrapper that traces its calls.
+        self._wrap = wrap
         self._providers: dict[str, Provider] = {}
         self._clients: dict[str, Client] = {}
 
@@ -55,6 +66,8 @@ class ProviderPool:
                 )
                 self._clients[config.name] = client
             provider = ADAPTERS[config.protocol](config, client)
+            if self._wrap is not None:
+                provider = self._wrap(provider)
             self._providers[config.name] = provider
         return provider
 

@@ -122,6 +122,25 @@ class UsageResponse(_Out):
     daily_stats: list[DailyStats] = Field(
         description="Every day of the window, oldest first, zero-filled."
     )
+    # Response cache (issue 10).
+    cache_lookups: int = Field(default=0, description="Requests that consulted the cache.")
+    cache_hits: int = Field(default=0, description="Lookups answered from the cache.")
+    cache_hit_rate: float = Field(
+        default=0.0, description="Percentage (0-100) of cache lookups that hit; 0 if none."
+    )
+    cache_saved_cost_usd: Usd = Field(
+        default=Decimal(0), description="What the answers served from the cache had cost."
+    )
+    # Routing (issue 5).
+    auto_routed_requests: int = Field(
+        default=0, description='Successful requests routed by `"model": "auto"`.'
+    )
+    routing_saved_usd: Usd = Field(
+        default=Decimal(0),
+        description="Money saved by `auto`: what the configured default model would have "
+        "cost for the same usage, minus what the chosen models cost (successful requests "
+        "with both costs known; negative if routing cost more).",
+    )
 
 
 # --- GET /v1/analytics/requests ------------------------------------------------
@@ -153,6 +172,17 @@ class RequestPage(_Out):
 
 
 # --- GET /v1/analytics/requests/{request_id} -------------------------------------
+
+
+class RouteAttempt(_Out):
+    """One upstream call made for a request."""
+
+    deployment: str
+    provider: str | None = None
+    model: str | None = None
+    status: int | None = Field(description="HTTP status: the upstream's, or 502/504 unreachable")
+    latency_ms: int | None
+    error: str | None
 
 
 class RequestDetail(_Out):
@@ -195,6 +225,21 @@ class RequestDetail(_Out):
     http_status: int | None
     created_at: datetime
     completed_at: datetime | None
+    # Response cache and experiments (issue 10).
+    cache_status: str | None = None
+    saved_cost_usd: Usd | None = None
+    experiment_id: uuid.UUID | None = None
+    variant: str | None = None
+    # Routing (issue 5): every upstream attempt, why this model, and for `auto`
+    # the pre-call estimate beside what the default model would have cost.
+    requested_model: str | None = None
+    route_reason: str | None = None
+    attempts: list[RouteAttempt] | None = None
+    estimated_cost_usd: Usd | None = None
+    default_cost_usd: Usd | None = None
+    # The caller's tags (issue 6): `metadata` and `x-router-tags`, and the body's `user`.
+    tags: dict[str, str] | None = None
+    end_user: str | None = None
 
 
 # --- GET /v1/analytics/models --------------------------------------------------
@@ -217,3 +262,49 @@ class CatalogueModel(_Out):
 
 class CatalogueList(_Out):
     models: list[CatalogueModel]
+
+
+# --- GET /v1/analytics/me and /v1/analytics/users (the dashboard) ------------------
+
+
+class Caller(_Out):
+    """The key making the call: the dashboard's sign-in check."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="The key's first characters, for display.")
+    is_admin: bool
+
+
+class UserItem(_Out):
+    id: uuid.UUID = Field(description="The `user_id` the analytics endpoints filter on.")
+    name: str
+    prefix: str
+    is_admin: bool
+    is_active: bool
+
+
+class UserList(_Out):
+    users: list[UserItem]
+
+
+# --- GET /v1/analytics/costs (issue 6: cost by tag, by key) -------------------------
+
+
+class CostGroup(_Out):
+    group: str | None = Field(
+        description="The tag's value, the key id, the end user or the model; null: none."
+    )
+    key_name: str | None = Field(default=None, description="With group_by=key: the key's name.")
+    requests: int
+    total_tokens: int
+    total_cost_usd: Usd = Field(description="Sum of known costs; 0 when none is known.")
+    requests_with_unknown_cost: int
+
+
+class CostBreakdown(_Out):
+    group_by: str
+    start_date: IsoDate
+    end_date: IsoDate
+    total_cost_usd: Usd
+    groups: list[CostGroup] = Field(description="Most expensive first.")

@@ -22,6 +22,7 @@ from pydantic import (
 ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
+MAX_MESSAGES = 2048  # OpenAI's own limit on `messages`
 
 
 class _Open(BaseModel):
@@ -87,6 +88,8 @@ class Message(_Open):
             raise ValueError("a tool message needs tool_call_id")
         if self.role != "assistant" and self.content is None:
             raise ValueError(f"a {self.role} message needs content")
+        if self.role == "user" and isinstance(self.content, list) and not self.content:
+            raise ValueError("a user message needs at least one content part")
         if self.role == "assistant" and self.content is None and not self.tool_calls:
             raise ValueError("an assistant message needs content or tool_calls")
         return self
@@ -145,7 +148,7 @@ class StreamOptions(_Open):
 
 class ChatCompletionRequest(_Open):
     model: str = Field(min_length=1)
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     n: int | None = Field(default=None, ge=1, le=128)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.costs.catalogue import UNKNOWN_CAPABILITIES, Capability, traits
 from model_router.costs.pricing import Peak, Price, Rates
 from model_router.db.models import Model, Provider
 from model_router.errors import ModelNotFound
@@ -32,6 +33,9 @@ class ModelInfo:
     price: Price | None
     price_source: str
     updated_at: datetime
+    # For routing (`auto`): the quality tier and what the model can do.
+    quality: int | None = None
+    capabilities: frozenset[Capability] = UNKNOWN_CAPABILITIES
 
     @property
     def context_window(self) -> int | None:
@@ -137,6 +141,7 @@ class Catalogue:
             provider = providers.get(row.provider_id)
             if provider is None or not provider.is_active or not row.is_active:
                 continue
+            quality, capabilities = traits(provider.name, row.model_id)
             info = ModelInfo(
                 id=row.id,
                 name=row.model_id,
@@ -152,6 +157,8 @@ class Catalogue:
                 price=price_of(row),
                 price_source=row.price_source,
                 updated_at=row.updated_at,
+                quality=quality,
+                capabilities=capabilities,
             )
             models.setdefault(row.model_id, info)
             qualified[f"{provider.name}/{row.model_id}"] = info

@@ -12,10 +12,12 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from model_router.cache.service import ResponseCache
 from model_router.costs.pricing import Cost, cost
 from model_router.domain import (
     ChatResult,
@@ -36,13 +38,23 @@ from model_router.errors import (
     UnsupportedFeature,
     UpstreamError,
 )
+from model_router.governance.governor import Governor
+from model_router.governance.store import MemoryStore
 from model_router.providers.base import Provider
 from model_router.providers.registry import ProviderPool
+from model_router.routing.config import RoutingConfig
+from model_router.routing.deployments import Deployment
+from model_router.routing.router import Plan, Router
 from model_router.schemas.chat import ChatCompletionRequest
 from model_router.schemas.render import ChunkWriter, completion_json, error_json, sse
 from model_router.services.catalogue import Catalogue, ModelInfo
+from model_router.services.experiments import ExperimentSet
 from model_router.services.keys import KeyInfo
 from model_router.services.request_log import RequestLog
+from model_router.settings import Settings
+
+if TYPE_CHECKING:
+    from model_router.cache.service import CacheState
 
 DONE = b"data: [DONE]\n\n"
 
@@ -83,6 +95,17 @@ class Call:
     request: ChatCompletionRequest | None = None
     model: ModelInfo | None = None
     ttft_ms: int | None = None
+    # Routing (issue 5): the plan, every upstream attempt, the answering deployment.
+    plan: Plan | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    deployment: Deployment | None = None
+    default_cost_usd: Decimal | None = None
+    # Response cache and experiments (issue 10): model_router.cache, services/experiments.
+    cache: CacheState | None = None
+    cache_status: str | None = None
+    saved_cost_usd: Decimal | None = None
+    experiment_id: uuid.UUID | None = None
+    variant: str | None = None
 
     def elapsed_ms(self) -> int:
         return round((time.perf_counter() - self.started) * 1000)
@@ -141,6 +164,15 @@ class Call:
             "http_status": error.status_code if error else http_status,
             "created_at": self.created_at,
             "completed_at": datetime.now(UTC),
+            "cache_status": self.cache_status,
+            "saved_cost_usd": self.saved_cost_usd,
+            "requested_model": self.plan.requested if self.plan else None,
+            "route_reason": self.response_headers.get("x-router-reason"),
+            "attempts": self.attempts or None,
+            "estimated_cost_usd": self.plan.estimated_cost if self.plan else None,
+            "default_cost_usd": self.default_cost_usd,
+            "experiment_id": self.experiment_id,
+            "variant": self.variant,
         }
 
 
@@ -149,27 +181,81 @@ def vars_of(call: ToolCall) -> dict[str, str]:
 
 
 class ChatService:
-    def __init__(self, catalogue: Catalogue, pool: ProviderPool, request_log: RequestLog) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        pool: ProviderPool,
+        request_log: RequestLog,
+        *,
+        cache: ResponseCache | None = None,
+        experiments: ExperimentSet | None = None,
+        router: Router | None = None,
+        governor: Governor | None = None,
+    ) -> None:
         self._catalogue = catalogue
         self._pool = pool
         self._log = request_log
+        self.router = router or Router(catalogue, RoutingConfig(), Settings.model_construct())
+        self._cache = cache or ResponseCache.disabled()
+        self._experiments = experiments or ExperimentSet()
+        self._governor = governor or Governor(MemoryStore())
 
-    def _prepare(self, call: Call) -> Provider:
+    def _prepare(self, call: Call) -> Plan:
+        """Validate the body and plan the route: the models to try, in order,
+        before any upstream call. `call.model` is the first choice until an
+        attempt answers."""
+        self._experiments.apply(call)  # may set the model and parameters
         try:
             call.request = ChatCompletionRequest.model_validate(call.body)
         except ValidationError as exc:
             raise validation_error(exc) from None
         if (call.request.n or 1) > 1:
             raise UnsupportedFeature("n > 1 is not supported by the router.", param="n")
-        call.model = self._catalogue.resolve(call.request.model)
-        config = self._catalogue.providers[call.model.provider]
+        try:
+            call.plan = plan = self.router.plan(call.request, call.body)
+        except InvalidRequest as exc:  # said in the error; the header says where
+            call.response_headers["x-router-reason"] = f"no route: {exc.code}"
+            raise
+        call.model = plan.routes[0].info
+        call.response_headers["x-router-reason"] = plan.reason
+        return plan
+
+    def _provider(self, call: Call, deployment: Deployment) -> Provider:
+        """The adapter for one attempt; `call.model` follows the deployment tried."""
+        call.model = deployment.model
+        call.deployment = deployment
+        config = deployment.config
         if config.api_key is None and config.api_key_setting:
             raise ProviderNotConfigured(config.name, config.api_key_setting)
         return self._pool.get(config)
 
+    def _answered(self, call: Call, deployment: Deployment) -> None:
+        """The routing reason, completed with who answered and after how many tries."""
+        assert call.plan is not None
+        reason = call.plan.reason
+        if call.plan.notes:
+            reason += "; " + "; ".join(call.plan.notes)
+        tries = len(call.attempts)
+        reason += f"; answered by {deployment.name}"
+        if tries > 1:
+            failed = ", ".join(f"{a['deployment']} {a['status']}" for a in call.attempts[:-1])
+            reason += f" after {tries} attempts ({failed})"
+        call.response_headers["x-router-reason"] = reason
+
+    def _savings(self, call: Call, usage: Usage) -> None:
+        """For `auto`: what the default model would have cost for the same usage."""
+        if call.plan is None or not call.plan.is_auto:
+            return
+        default = self.router.default_route()
+        if default is not None:
+            priced = cost(usage, default.info.price, call.created_at)
+            call.default_cost_usd = priced.total_usd if priced else None
+
     def _record(self, call: Call, row: dict[str, Any]) -> None:
         """The one place a finished call ends up: its request-log row."""
+        self._governor.finish(call, row)  # tags, privacy, budget settlement: once per call
         self._log.add(row)
+        self._cache.remember(call, row)
 
     def reject(self, key: KeyInfo, error: RouterError) -> None:
         """Record a call whose body could not even be read."""
@@ -178,13 +264,26 @@ class ChatService:
 
     async def complete(self, call: Call) -> dict[str, Any]:
         body = call.body
+
+        async def attempt(deployment: Deployment, _timeout: float) -> ChatResult:
+            assert call.request is not None
+            provider = self._provider(call, deployment)
+            return await provider.complete(call.request, body, deployment.model.target)
+
         try:
-            provider = self._prepare(call)
+            plan = self._prepare(call)
             assert call.request is not None and call.model is not None
-            result = await provider.complete(call.request, body, call.model.target)
+            await self._governor.admit(call, plan.routes)  # limits, budget: may refuse
+            if hit := await self._cache.lookup(call):
+                return self._cache.complete_hit(call, hit, self._record)
+            result, deployment = await self.router.run(plan, attempt, call.attempts, call.started)
         except RouterError as exc:
             self._record(call, call.row(status="error", error=exc))
             raise
+        assert call.model is not None
+        self._answered(call, deployment)
+        self.router.report_tokens(deployment, result.usage.total_tokens)
+        self._savings(call, result.usage)
         price_cost = cost(result.usage, call.model.price, call.created_at)
         latency = call.elapsed_ms()
         self._record(call, call.row(status="success", result=result, price_cost=price_cost))
@@ -204,20 +303,41 @@ class ChatService:
         Returns the iterator of SSE frames for the response body.
         """
         body = call.body
+
+        async def attempt(deployment: Deployment, _timeout: float) -> _Opened:
+            """Open the stream and hold it back until its first content."""
+            assert call.request is not None
+            provider = self._provider(call, deployment)
+            events = provider.stream(call.request, body, deployment.model.target).__aiter__()
+            held: list[StreamEvent] = []
+            try:
+                while (event := await anext(events, None)) is not None:
+                    held.append(event)
+                    if isinstance(event, TextDelta | ReasoningDelta | ToolCallDelta):
+                        break
+            except BaseException:
+                await _close(events)
+                raise
+            return _Opened(events, held)
+
         try:
-            provider = self._prepare(call)
+            plan = self._prepare(call)
             assert call.request is not None and call.model is not None
-            events = provider.stream(call.request, body, call.model.target).__aiter__()
-            first = await anext(events, None)
+            await self._governor.admit(call, plan.routes)  # limits, budget: may refuse
+            if hit := await self._cache.lookup(call):
+                return self._cache.stream_hit(call, hit, self._record, DONE)
+            opened, deployment = await self.router.run(plan, attempt, call.attempts, call.started)
         except RouterError as exc:
             self._record(call, call.row(status="error", error=exc))
             raise
-        return self._frames(call, events, first)
+        self._answered(call, deployment)
+        return self._frames(call, opened, deployment)
 
     async def _frames(
-        self, call: Call, events: AsyncIterator[StreamEvent], first: StreamEvent | None
+        self, call: Call, opened: _Opened, deployment: Deployment
     ) -> AsyncIterator[bytes]:
         assert call.request is not None and call.model is not None
+        events, held = opened.events, iter(opened.held)
         options = call.request.stream_options
         include_usage = bool(options and options.include_usage)
         writer = ChunkWriter(str(call.id), call.model.name, call.created_at, include_usage)
@@ -225,7 +345,7 @@ class ChatService:
         outcome: dict[str, Any] = {"status": "error", "error_message": "client disconnected"}
         try:
             yield writer.chunk({"role": "assistant", "content": ""})
-            event = first
+            event = next(held, None) or await anext(events, None)
             while event is not None:
                 delta = acc.feed(event)
                 if delta is not None and call.ttft_ms is None:
@@ -234,8 +354,10 @@ class ChatService:
                     yield writer.chunk(delta)
                 elif isinstance(event, Finish):
                     yield writer.chunk({}, event.reason)
-                event = await anext(events, None)
+                event = next(held, None) or await anext(events, None)
             result = acc.result()
+            self.router.report_tokens(deployment, result.usage.total_tokens)
+            self._savings(call, result.usage)
             price_cost = cost(result.usage, call.model.price, call.created_at)
             if include_usage:
                 yield writer.usage_chunk(result.usage, price_cost, call.model.provider)
@@ -243,6 +365,7 @@ class ChatService:
             outcome = {"status": "success", "result": result, "price_cost": price_cost}
         except UpstreamError as exc:
             result = acc.result()
+            self._failed_after_content(call, deployment, exc)
             outcome = {
                 "status": "error",
                 "result": result,
@@ -260,6 +383,23 @@ class ChatService:
                 outcome["price_cost"] = cost(result.usage, call.model.price, call.created_at)
             self._record(call, call.row(**outcome))
             await _close(events)
+
+    def _failed_after_content(self, call: Call, deployment: Deployment, exc: UpstreamError) -> None:
+        """No failover once content reached the client: the attempt is marked failed."""
+        if call.attempts:
+            call.attempts[-1]["status"] = exc.upstream_status or exc.status_code
+            call.attempts[-1]["error"] = exc.message
+        self.router.report_failure(
+            deployment, exc, call.attempts[-1]["latency_ms"] if call.attempts else 0
+        )
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A stream opened by an attempt: the events held back, and the rest."""
+
+    events: AsyncIterator[StreamEvent]
+    held: list[StreamEvent]
 
 
 CHARS_PER_TOKEN = 4

@@ -8,21 +8,25 @@ key sees everyone's and may narrow them with `user_id`. The queries live in
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from model_router.api.deps import CurrentKey, FreshLog, State
-from model_router.db import queries
-from model_router.errors import NotFound, PermissionDenied
+from model_router.api.deps import AdminKey, CurrentKey, FreshLog, State
+from model_router.db import cost_queries, queries
+from model_router.errors import InvalidRequest, NotFound, PermissionDenied
 from model_router.jsonutil import dumps
 from model_router.schemas.analytics import (
+    Caller,
     CatalogueList,
+    CostBreakdown,
     RequestDetail,
     RequestPage,
     UsageResponse,
+    UserList,
     When,
 )
 
@@ -64,9 +68,48 @@ async def usage(
     state: State,
     _fresh: FreshLog,
     days: Annotated[int, Query(ge=1, le=365, description="Today (UTC) and the days before.")] = 30,
+    end_date: Annotated[
+        date | None,
+        Query(description="The window's last UTC day instead of today: a custom range."),
+    ] = None,
 ) -> Response:
+    if end_date is not None and end_date.toordinal() < days:
+        raise InvalidRequest(
+            "end_date is too early for a window of that many days.", param="end_date"
+        )
     async with state.sessions() as session:
-        return _json(await queries.usage_summary(session, scope, days=days))
+        return _json(await queries.usage_summary(session, scope, days=days, today=end_date))
+
+
+@router.get(
+    "/v1/analytics/costs", response_model=CostBreakdown, summary="Cost by tag, key or end user"
+)
+async def costs(
+    scope: Scope,
+    state: State,
+    _fresh: FreshLog,
+    group_by: Annotated[
+        str,
+        Query(
+            pattern=r"^(key|end_user|model|tag:[^\x00]{1,64})$",
+            description="key, end_user, model, or tag:NAME (a tag from metadata/x-router-tags).",
+        ),
+    ] = "key",
+    tag: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="Only rows with this tag: NAME or NAME=VALUE."),
+    ] = None,
+    model: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> Response:
+    for item in tag or []:
+        if not item.partition("=")[0].strip() or "\x00" in item or len(item) > 300:
+            raise InvalidRequest(f"Invalid tag filter '{item[:50]}'.", param="tag")
+    async with state.sessions() as session:
+        breakdown = await cost_queries.cost_breakdown(
+            session, scope, group_by=group_by, days=days, tags=tag or [], model=model
+        )
+    return _json(breakdown)
 
 
 @router.get("/v1/analytics/requests", response_model=RequestPage, summary="The request log")
@@ -86,13 +129,19 @@ async def list_requests(
     end_date: Annotated[
         When | None, Query(description="Inclusive; a date covers that whole UTC day.")
     ] = None,
+    sort: Annotated[
+        queries.RequestSort,
+        Query(description="created_at, total_cost_usd or latency_ms; '-' for descending."),
+    ] = "-created_at",
 ) -> Response:
     filters = queries.RequestFilter(
         model=model, status=status, search=search, start=start_date, end=end_date
     )
     async with state.sessions() as session:
         return _json(
-            await queries.list_requests(session, scope, filters, page=page, per_page=per_page)
+            await queries.list_requests(
+                session, scope, filters, page=page, per_page=per_page, sort=sort
+            )
         )
 
 
@@ -131,3 +180,18 @@ async def get_request(request_id: str, key: CurrentKey, state: State) -> Respons
 async def list_models(_key: CurrentKey, state: State) -> Response:
     async with state.sessions() as session:
         return _json(CatalogueList(models=await queries.list_catalogue(session)))
+
+
+@router.get("/v1/analytics/me", response_model=Caller, summary="The calling key")
+async def me(key: CurrentKey) -> Response:
+    return _json(Caller(id=key.id, name=key.name, prefix=key.prefix, is_admin=key.is_admin))
+
+
+@router.get(
+    "/v1/analytics/users",
+    response_model=UserList,
+    summary="Every key, for the user_id filter (admin)",
+)
+async def list_users(_admin: AdminKey, state: State) -> Response:
+    async with state.sessions() as session:
+        return _json(UserList(users=await queries.list_users(session)))

@@ -44,7 +44,28 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.", code="invalid_json")
+    if _nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidRequest(
+            f"The body is nested more than {MAX_JSON_DEPTH} levels deep.", code="invalid_json"
+        )
     return body
+
+
+MAX_JSON_DEPTH = 64
+
+
+def _nested_deeper_than(value: dict[str, Any], limit: int) -> bool:
+    """Whether objects and arrays nest deeper than `limit` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 @router.post(
@@ -62,6 +83,7 @@ async def chat_completions(request: Request, key: CurrentKey, state: State) -> R
 
 
 async def _respond(request: Request, key: KeyInfo, state: AppState) -> Response:
+    state.ops.saw_key(key)  # rows carry the key's id; metrics and logs show its prefix
     try:
         body = await read_json_object(request, state.settings.max_request_bytes)
     except RouterError as exc:
