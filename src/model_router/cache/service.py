@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from model_router.cache.entry import CachedAnswer, replay
 from model_router.cache.key import CachePlan, Scope, context_key, plan
 from model_router.cache.semantic import Embedder, Vector, VectorIndex
-from model_router.cache.store import CacheStore, MemoryStore, RedisStore
+from model_router.cache.store import CacheStore, MemoryStore
 from model_router.costs.pricing import Cost, Rates
 from model_router.domain import Usage
 from model_router.schemas.render import ChunkWriter, completion_json
@@ -81,6 +81,9 @@ class ResponseCache:
         store: CacheStore
         if settings.redis_url:
             prefix = settings.redis_key_prefix + settings.cache_redis_prefix
+            # Imported only when used: the redis package costs start-up time.
+            from model_router.cache.redis_store import RedisStore
+
             store = RedisStore(settings.redis_url, prefix)
         else:
             store = MemoryStore(settings.cache_max_entries)

@@ -49,7 +49,6 @@ from model_router.governance.policy import (
     restrict_routes,
     worst_case_usd,
 )
-from model_router.governance.redis_store import RedisStore
 from model_router.governance.store import (
     AdmitRequest,
     AdmitResult,
@@ -463,6 +462,9 @@ def build_governor(settings: Settings) -> Governor:
     """Counters in Redis when REDIS_URL is set (shared by instances), else here."""
     store: Store = MemoryStore()
     if settings.redis_url:
+        # Imported only when used: the redis package costs start-up time.
+        from model_router.governance.redis_store import RedisStore
+
         store = RedisStore(settings.redis_url, settings.redis_key_prefix)
     return Governor(
         store,
