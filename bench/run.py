@@ -32,11 +32,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cpu_profile as profiler
 
 from harness import (
     BENCH,
@@ -563,6 +566,14 @@ def router_pass(
         )
     for name, protocol, stream, connections in plan(protocols):
         phases[name] = load(name, protocol, stream, connections, args.duration)
+    profile = None
+    if args.profile and tag == "SQLite":
+        profile = profile_phase(
+            router,
+            lambda: load("profile openai c64", "openai", False, 64, args.duration),
+            args.duration,
+            passdir,
+        )
     for protocol in protocols:
         n = args.stream_samples if protocol == "openai" else max(20, args.stream_samples // 2)
         streams[protocol] = stream_timings(nginx, router, keys["user"], PROTOCOLS[protocol], n, 10)
@@ -599,10 +610,30 @@ def router_pass(
         "request_log": final,
         "shutdown_s": round(stop_s, 2),
         "exit_code": code,
+        "profile": profile,
         "router_log_tail": log_tail
         if ("Traceback" in log_tail or "ERROR" in log_tail or "WARNING" in log_tail)
         else "",
     }
+
+
+def profile_phase(
+    router: Router, run: Callable[[], dict[str, Any]], seconds: float, workdir: Path
+) -> dict[str, Any]:
+    """Run one more load phase while py-spy samples the first worker; shares by layer."""
+    pid = router_workers(router)[0]
+    out = workdir / "profile.txt"
+    spy = profiler.record(pid, max(1, int(seconds)), out)
+    result = run()
+    _, err = spy.communicate(timeout=120)
+    if not out.exists():
+        raise BenchError(f"py-spy wrote no profile: {err.decode(errors='replace')[-500:]}")
+    shares = profiler.summarize(out.read_text())
+    log(
+        "  profile (share of one worker's CPU samples): "
+        + ", ".join(f"{layer} {share}%" for layer, share in shares.items())
+    )
+    return {"pid": pid, "rps": result["rps"], "shares_pct": shares}
 
 
 def plan(protocols: list[str]) -> list[tuple[str, str, bool, int]]:
@@ -990,6 +1021,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"Other processes on the machine used {mean:.0f}% of its CPU on average during the load "
             f"phases (at most {worst:.0f}%, in {where}): the more, the noisier the numbers."
         )
+    profile = (results["router"].get("SQLite") or {}).get("profile")
+    if profile:
+        notes.append(
+            "Where a worker's CPU goes (py-spy, an extra c=64 OpenAI phase on SQLite, each sample "
+            "counted to the layer of its innermost known frame): "
+            + ", ".join(f"{layer} {share}%" for layer, share in profile["shares_pct"].items())
+            + "."
+        )
     skipped = results.get("postgres_skipped")
     if skipped:
         notes.append(f"PostgreSQL pass skipped: {skipped}")
@@ -1025,6 +1064,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the temp directory (logs, databases)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        default=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
+        help="also sample a worker with py-spy during an extra c=64 phase (also BENCH_PROFILE=1)",
     )
     args = parser.parse_args()
     if args.duration is None:
