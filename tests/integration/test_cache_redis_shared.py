@@ -7,8 +7,6 @@ and one Redis, under a key prefix of this test's own.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,25 +16,12 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import KEYS, Router
+from tests.conftest import Router
 from tests.helpers import request_detail, sse_lines
+from tests.integration._serve import router_env, serve
 from tests.integration.cache_app import chat_calls
-from tests.mocks.server import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"the router did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -54,42 +39,17 @@ def prefix() -> Iterator[str]:
 
 @pytest.fixture
 def two_routers(router: Router, prefix: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(
+    env = router_env(
+        tmp_path,
+        f"{router.openai.url}/v1",
         DATABASE_URL=router.database_url,
-        OPENAI_API_KEY=KEYS["openai"],
-        OPENAI_BASE_URL=f"{router.openai.url}/v1",
         REDIS_URL=REDIS_URL,
         REDIS_KEY_PREFIX=prefix,
         CACHE_ENABLED="true",
         REQUEST_LOG_FLUSH_INTERVAL="0.05",
     )
-    processes: list[subprocess.Popen[bytes]] = []
-    urls = []
-    try:
-        for name in ("a", "b"):
-            port = free_port()
-            log = tmp_path / f"{name}.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "model_router", "serve", "--port", str(port)],
-                    env=env,
-                    cwd=tmp_path,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            processes.append(process)
-            urls.append(f"http://127.0.0.1:{port}")
-            _wait_healthy(urls[-1], process, log)
-        yield urls[0], urls[1]
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with serve(env) as a, serve(env) as b:
+        yield a.url, b.url
 
 
 def _wait_for_keys(prefix: str, count: int) -> list[bytes]:

@@ -9,37 +9,25 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
 from model_router.app import create_app
-from tests.conftest import KEYS, Router
+from tests.conftest import Router
 from tests.governance import fresh_minute, logged_cost, make_key, rows_of, settled
 from tests.helpers import assert_error, chat
+from tests.integration._serve import router_env, serve
 from tests.mocks.server import ServerThread, free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        alive = process is None or process.poll() is None
-        assert time.monotonic() < deadline and alive, "the router did not start"
-        time.sleep(0.1)
 
 
 @dataclass
@@ -49,44 +37,23 @@ class Shared:
 
 
 @pytest.fixture
-def shared_routers(router: Router) -> Iterator[Shared]:
+def shared_routers(router: Router, tmp_path: Path) -> Iterator[Shared]:
     """Two `model-router serve` processes on the test database, one Redis prefix."""
     prefix = f"mrtest:{uuid.uuid4().hex[:12]}:"
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(
+    env = router_env(
+        tmp_path,
+        f"{router.openai.url}/v1",
         DATABASE_URL=router.database_url,
-        OPENAI_API_KEY=KEYS["openai"],
-        OPENAI_BASE_URL=f"{router.openai.url}/v1",
         REDIS_URL=REDIS_URL,
         REDIS_KEY_PREFIX=prefix,
         KEY_CACHE_REFRESH_SECONDS="0.5",
         REQUEST_LOG_FLUSH_INTERVAL="0.05",
         LOG_LEVEL="warning",
     )
-    processes, urls = [], []
     try:
-        for _ in range(2):
-            port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "model_router", "serve", "--port", str(port)],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, process in zip(urls, processes, strict=True):
-            _wait_until_up(url, process)
-        yield Shared(urls, prefix)
+        with serve(env) as a, serve(env) as b:
+            yield Shared([a.url, b.url], prefix)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
         client = redis.Redis.from_url(REDIS_URL)
         stale = list(client.scan_iter(match=f"{prefix}*"))
         if stale:
