@@ -35,9 +35,11 @@ def model(
     window: int | None = 128_000,
     quality: int | None = 3,
     capabilities: frozenset[Capability] = ALL_CAPABILITIES,
+    price: Price | None = None,
+    max_output: int | None = None,
 ) -> ModelInfo:
-    price = None
-    if price_in is not None and price_out is not None:
+    """A catalogue model; `price` (whole) wins over `price_in`/`price_out`."""
+    if price is None and price_in is not None and price_out is not None:
         price = Price(Rates(Decimal(price_in), Decimal(price_out)))
     return ModelInfo(
         id=uuid.uuid4(),
@@ -45,7 +47,7 @@ def model(
         display_name=name,
         provider=provider,
         provider_id=uuid.uuid4(),
-        target=Target(upstream_model=name, context_window=window),
+        target=Target(upstream_model=name, context_window=window, max_output_tokens=max_output),
         price=price,
         price_source="test",
         updated_at=datetime.now(UTC),

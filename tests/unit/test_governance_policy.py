@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,7 +20,6 @@ from model_router.governance.policy import (
     worst_case_usd,
 )
 from model_router.governance.tags import apply_tags, scrub_text, tags_of
-from model_router.providers.base import Target
 from model_router.services.catalogue import ModelInfo
 from tests.unit.routing_fixtures import model as fixture_model
 from tests.unit.routing_fixtures import route
@@ -33,16 +31,9 @@ def model(
     price: Price | None = None,
     max_output: int | None = None,
 ) -> ModelInfo:
-    return ModelInfo(
-        id=uuid.uuid4(),
-        name=name,
-        display_name=name,
-        provider=provider,
-        provider_id=uuid.uuid4(),
-        target=Target(upstream_model=name, max_output_tokens=max_output),
-        price=price,
-        price_source="test",
-        updated_at=datetime.now(UTC),
+    """A model with no price unless given one."""
+    return fixture_model(
+        name, None, None, provider=provider, window=None, price=price, max_output=max_output
     )
 
 
