@@ -15,12 +15,13 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import delete, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 import model_router.db
 from model_router.db import rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Request, User
+from model_router.services.request_log import RequestLog
 
 pytestmark = pytest.mark.anyio
 
@@ -212,3 +213,31 @@ async def test_the_migration_backfills_rows_already_logged(
     await anyio.to_thread.run_sync(command.upgrade, config, "head")
     async with engine.connect() as conn:
         _check(_groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10)))
+
+
+async def test_the_request_log_stores_rows_exactly_and_counts_a_replayed_batch_once(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The writer's own insert (one statement for any batch) stores what the ORM
+    would, and a batch written again with new rows in it stores and sums only those."""
+    detailed = ROWS[0] | {
+        "request_messages": [{"role": "user", "content": "h\u00e9llo \U0001f600", "n": 2**70}],
+        "tags": {"team": "search"},
+        "input_price_per_1m_tokens": Decimal("2.5"),
+        "completed_at": at(MAR_10, 2),
+        "is_stream": True,
+    }
+    log = RequestLog(async_sessionmaker(engine), spill_dir=tmp_path)
+    for row in (detailed, *ROWS[1:4]):
+        log.add(row)
+    await log.flush()
+    for row in ROWS:  # rows 1-4 again (a replay), 5-9 new
+        log.add(row)
+    await log.flush()
+    assert log.rejected == 0
+    async with engine.connect() as conn:
+        _check(_groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10)))
+    async with AsyncSession(engine) as session:
+        stored = await session.get_one(Request, detailed["id"])
+        for name, value in detailed.items():  # non-ASCII and past-64-bit JSON included
+            assert getattr(stored, name) == value, name

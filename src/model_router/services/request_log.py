@@ -37,15 +37,14 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import ReturningInsert
 
 from model_router.db import rollup
+from model_router.db.inserts import Duplicates, RowInserter
 from model_router.db.models import Request
 from model_router.services.spill import (
     RowCodec,
@@ -60,13 +59,6 @@ Row = dict[str, Any]
 TABLE: Table = Request.metadata.tables[Request.__tablename__]
 MAX_BACKOFF = 5.0
 ORPHAN_SCAN_EVERY = 10.0
-
-
-def insert_ignoring_duplicates(dialect: str) -> ReturningInsert[tuple[uuid.UUID]]:
-    """INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id, on either backend."""
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(TABLE).on_conflict_do_nothing(index_elements=["id"])
-    return cast("ReturningInsert[tuple[uuid.UUID]]", stmt.returning(TABLE.c.id))
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -99,7 +91,7 @@ class RequestLog:
         if not isinstance(bind, AsyncEngine):
             raise TypeError("RequestLog needs sessions bound to an AsyncEngine")
         self._engine: AsyncEngine = bind
-        self._insert = insert_ignoring_duplicates(bind.dialect.name)
+        self._inserter = RowInserter(TABLE, bind.dialect)
         # PostgreSQL text cannot hold NUL: a client's "\u0000" must not block the log.
         self._strip_nul = bind.dialect.name == "postgresql"
         self._batch_size = batch_size
@@ -200,11 +192,15 @@ class RequestLog:
     async def _write(self, rows: list[Row]) -> None:
         if self._strip_nul:
             rows = [_without_nul(row) for row in rows]
+        try:
+            await self._insert(rows, one_by_one=False)
+        except Duplicates:  # rolled back: again, telling the new rows from the stored
+            await self._insert(rows, one_by_one=True)
+
+    async def _insert(self, rows: list[Row], *, one_by_one: bool) -> None:
         async with asyncio.timeout(self._write_timeout), self._engine.begin() as conn:
-            # Core, not ORM, insert: one executemany, no unit of work.
-            inserted = {row_id for (row_id,) in await conn.execute(self._insert, rows)}
+            fresh = await self._inserter.insert(conn, rows, one_by_one=one_by_one)
             # The usage rollup counts each row once: only those inserted now.
-            fresh = rows if len(inserted) == len(rows) else [r for r in rows if r["id"] in inserted]
             await rollup.add_rows(conn, fresh)
 
     async def _write_checked(self, rows: list[Row]) -> None:
