@@ -93,4 +93,12 @@ class UsageReport:
     usage: Usage
 
 
-StreamEvent = TextDelta | ReasoningDelta | ToolCallDelta | Finish | UsageReport
+@dataclass(slots=True)
+class Flush:
+    """Not an event: the upstream's latest network read is used up. The chat
+    service sends the frames made since the last one in a single write."""
+
+
+FLUSH = Flush()
+
+StreamEvent = TextDelta | ReasoningDelta | ToolCallDelta | Finish | UsageReport | Flush

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
+import pytest
 
+from model_router.services.catalogue_admin import ModelSpec, add_model, add_provider
 from tests.conftest import Router
 from tests.helpers import assert_error, request_detail, sse_lines
 from tests.openapi import assert_valid
@@ -132,3 +137,98 @@ def test_client_disconnect_cancels_upstream_and_records_partial(
     assert detail["output_tokens"] > 0
     assert detail["input_tokens"] > 0
     assert Decimal(str(detail["total_cost_usd"])) > 0
+
+
+class _GatedStream:
+    """An OpenAI-compatible upstream that streams one chunk, then waits for
+    `gate` before it sends the rest."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.sent_rest = False
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def _chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "g"}
+        return b"data: " + json.dumps(body | {"choices": [choice]}).encode() + b"\n\n"
+
+    def __enter__(self) -> _GatedStream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.gate.set()
+        self._listener.close()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:  # closed before any call
+            return
+        finally:
+            self._listener.close()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            while len(body) < length:
+                body += conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+                + self._chunk({"role": "assistant", "content": "first"})
+            )
+            self.gate.wait(10)
+            self.sent_rest = True
+            conn.sendall(self._chunk({"content": " second"}, "stop") + b"data: [DONE]\n\n")
+
+
+@pytest.fixture
+def gated() -> Iterator[_GatedStream]:
+    with _GatedStream() as upstream:
+        yield upstream
+
+
+def test_each_chunk_reaches_the_client_while_the_upstream_is_still_streaming(
+    router: Router, api: httpx.Client, gated: _GatedStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events that arrive together leave together, but none waits for the next
+    upstream read: the client has the first words while the upstream holds the rest."""
+    upstream = gated
+    monkeypatch.setenv("GATED_API_KEY", "sk-gated")
+
+    async def seed(sessions: Any) -> None:
+        await add_provider(
+            sessions, "gated", base_url=upstream.url, api_key_setting="GATED_API_KEY"
+        )
+        await add_model(sessions, ModelSpec(provider="gated", model_id="gated-model"))
+
+    router.run(seed)
+    time.sleep(1.5)  # the running router reloads its catalogue every 0.5 s
+    body = {"model": "gated-model", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with api.stream("POST", "/v1/chat/completions", json=body) as response:
+        assert response.status_code == 200, response.read()
+        lines = (line[6:] for line in response.iter_lines() if line.startswith("data: "))
+        content = ""
+        for line in lines:
+            delta = json.loads(line)["choices"][0]["delta"]
+            content += delta.get("content") or ""
+            if content:
+                break
+        assert content == "first"
+        assert not upstream.sent_rest, "the first chunk waited for the rest of the stream"
+        upstream.gate.set()
+        rest = list(lines)
+    assert rest[-1] == "[DONE]"
+    assert (
+        "".join(
+            json.loads(line)["choices"][0]["delta"].get("content") or ""
+            for line in rest[:-1]
+            if json.loads(line)["choices"]
+        )
+        == " second"
+    )

@@ -26,7 +26,7 @@ FAULT_KEY = "sk-fault-upstream-0123456789abcdef"
 # fault -> (HTTP status the client gets, words its message must contain)
 EXPECTED: dict[str, tuple[int, str]] = {
     "refused": (502, "could not reach"),
-    "reset": (502, "ClientPayloadError"),
+    "reset": (502, "the upstream broke off (ConnectionClosed)"),
     "hang": (504, "did not answer in time"),
     "drip": (504, "did not answer in time"),
     "badjson": (502, "not JSON"),

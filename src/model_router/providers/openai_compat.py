@@ -13,6 +13,7 @@ from typing import Any, cast
 import orjson
 
 from model_router.domain import (
+    FLUSH,
     ChatResult,
     Finish,
     FinishReason,
@@ -34,7 +35,7 @@ from model_router.providers.http import (
     malformed,
     open_stream,
     post_json,
-    sse_events,
+    sse_batches,
 )
 from model_router.schemas.chat import ROUTER_FIELDS, ChatCompletionRequest
 
@@ -180,18 +181,20 @@ class OpenAICompatProvider:
             self._client, name, self._url, payload, self._headers, parse_error
         ) as response:
             finished = False
-            async for _event, data in sse_events(response, name):
-                if data == b"[DONE]":
-                    return
-                try:
-                    chunk = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise malformed(name, "stream chunk is not JSON") from exc
-                if isinstance(chunk, dict) and "error" in chunk:
-                    raise _stream_error(name, chunk)
-                for event in parse_chunk(cast(dict[str, Any], chunk)):
-                    finished = finished or isinstance(event, Finish)
-                    yield event
+            async for batch in sse_batches(response, name):
+                for _event, data in batch:
+                    if data == b"[DONE]":
+                        return
+                    try:
+                        chunk = orjson.loads(data)
+                    except orjson.JSONDecodeError as exc:
+                        raise malformed(name, "stream chunk is not JSON") from exc
+                    if isinstance(chunk, dict) and "error" in chunk:
+                        raise _stream_error(name, chunk)
+                    for event in parse_chunk(cast(dict[str, Any], chunk)):
+                        finished = finished or isinstance(event, Finish)
+                        yield event
+                yield FLUSH
             if not finished:  # no [DONE] and no finish_reason: the stream was cut
                 raise malformed(name, "the stream ended before it finished")
 

@@ -1,13 +1,11 @@
 """Protocol name -> adapter. The only place that switches on a provider kind.
 
-One pooled aiohttp session per provider, for the life of the process.
+One pooled HTTP client per provider, for the life of the process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import aiohttp
 
 from model_router.providers.anthropic import AnthropicProvider
 from model_router.providers.base import Protocol_, Provider, ProviderConfig, ProviderFactory
@@ -25,16 +23,11 @@ ADAPTERS: dict[Protocol_, ProviderFactory] = {
 def make_client(*, connect_timeout: float, read_timeout: float, max_connections: int) -> Client:
     """A keep-alive pool. `read_timeout` bounds each wait for bytes, not the whole
     answer, so long streams live as long as tokens keep coming."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=max_connections, keepalive_timeout=60, ttl_dns_cache=300
-        ),
-        timeout=aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=read_timeout
-        ),
-        auto_decompress=True,
-        skip_auto_headers=("User-Agent",),
-        headers={"user-agent": "model-router"},
+    return Client(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_connections=max_connections,
+        keepalive=60.0,
     )
 
 
@@ -73,6 +66,6 @@ class ProviderPool:
 
     async def aclose(self) -> None:
         for client in self._clients.values():
-            await client.close()
+            await client.aclose()
         self._clients.clear()
         self._providers.clear()

@@ -23,6 +23,7 @@ from model_router.domain import (
     ChatResult,
     Finish,
     FinishReason,
+    Flush,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -343,25 +344,32 @@ class ChatService:
         writer = ChunkWriter(str(call.id), call.model.name, call.created_at, include_usage)
         acc = _Accumulator()
         outcome: dict[str, Any] = {"status": "error", "error_message": "client disconnected"}
+        # Frames wait here until the upstream read they came from is used up (a
+        # `Flush`), then go out in one write: an upstream that sends several
+        # events at once costs one send, not one per event.
+        frames = [writer.chunk({"role": "assistant", "content": ""})]
         try:
-            yield writer.chunk({"role": "assistant", "content": ""})
             event = next(held, None) or await anext(events, None)
             while event is not None:
-                delta = acc.feed(event)
-                if delta is not None and call.ttft_ms is None:
-                    call.ttft_ms = call.elapsed_ms()
-                if delta is not None:
-                    yield writer.chunk(delta)
+                if isinstance(event, Flush):
+                    if frames:
+                        yield b"".join(frames)
+                        frames.clear()
+                elif (delta := acc.feed(event)) is not None:
+                    if call.ttft_ms is None:
+                        call.ttft_ms = call.elapsed_ms()
+                    frames.append(writer.chunk(delta))
                 elif isinstance(event, Finish):
-                    yield writer.chunk({}, event.reason)
+                    frames.append(writer.chunk({}, event.reason))
                 event = next(held, None) or await anext(events, None)
             result = acc.result()
             self.router.report_tokens(deployment, result.usage.total_tokens)
             self._savings(call, result.usage)
             price_cost = cost(result.usage, call.model.price, call.created_at)
             if include_usage:
-                yield writer.usage_chunk(result.usage, price_cost, call.model.provider)
-            yield DONE
+                frames.append(writer.usage_chunk(result.usage, price_cost, call.model.provider))
+            frames.append(DONE)
+            yield b"".join(frames)
             outcome = {"status": "success", "result": result, "price_cost": price_cost}
         except UpstreamError as exc:
             result = acc.result()
@@ -372,7 +380,8 @@ class ChatService:
                 "price_cost": cost(result.usage, call.model.price, call.created_at),
                 "error": exc,
             }
-            yield sse(error_json(exc.message, exc.error_type, exc.param, exc.code))
+            frames.append(sse(error_json(exc.message, exc.error_type, exc.param, exc.code)))
+            yield b"".join(frames)
         finally:
             if "result" not in outcome:  # the client went away mid-stream
                 result = acc.result()

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from model_router.domain import ChatResult, StreamEvent
+from model_router.domain import FLUSH, ChatResult, StreamEvent
 from model_router.providers.anthropic.stream import StreamState
 from model_router.providers.anthropic.translate import (
     ANTHROPIC_VERSION,
@@ -28,7 +28,7 @@ from model_router.providers.http import (
     malformed,
     open_stream,
     post_json,
-    sse_events,
+    sse_json_batches,
 )
 from model_router.schemas.chat import ChatCompletionRequest
 
@@ -67,14 +67,12 @@ class AnthropicProvider:
         async with open_stream(
             self._client, name, self._url, payload, self._headers, parse_error
         ) as response:
-            async for event, data in sse_events(response, name):
-                try:
-                    decoded = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise malformed(name, "stream event is not JSON") from exc
-                for item in state.feed(event, decoded):
-                    yield item
-                if state.done:
-                    return
+            async for batch in sse_json_batches(response, name, "stream event"):
+                for event, decoded in batch:
+                    for item in state.feed(event, decoded):
+                        yield item
+                    if state.done:
+                        return
+                yield FLUSH
         if not state.finished:
             raise malformed(name, "the stream ended before message_delta")

@@ -6,9 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
-from model_router.domain import ChatResult, StreamEvent
+from model_router.domain import FLUSH, ChatResult, StreamEvent
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.gemini.stream import StreamState
 from model_router.providers.gemini.translate import (
@@ -18,7 +16,7 @@ from model_router.providers.gemini.translate import (
     parse_error,
     to_request,
 )
-from model_router.providers.http import Client, malformed, open_stream, post_json, sse_events
+from model_router.providers.http import Client, malformed, open_stream, post_json, sse_json_batches
 from model_router.schemas.chat import ChatCompletionRequest
 
 
@@ -64,12 +62,10 @@ class GeminiProvider:
         async with open_stream(
             self._client, name, url, payload, self._headers, parse_error, map_error=gemini_error
         ) as response:
-            async for _event, data in sse_events(response, name):
-                try:
-                    chunk = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise malformed(name, "stream chunk is not JSON") from exc
-                for event in state.feed(chunk):
-                    yield event
+            async for batch in sse_json_batches(response, name, "stream chunk"):
+                for _event, chunk in batch:
+                    for event in state.feed(chunk):
+                        yield event
+                yield FLUSH
         if not state.finished:
             raise malformed(name, "the stream ended before a finishReason")

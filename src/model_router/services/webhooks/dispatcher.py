@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.db.models import WebhookDelivery, WebhookSubscription
 from model_router.jsonutil import dumps
+from model_router.providers.transport import HttpClient, TransportError
 from model_router.services.webhooks import signing
 from model_router.settings import Settings
 
@@ -93,7 +93,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
         self._sending: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._http: aiohttp.ClientSession | None = None
+        self._http: HttpClient | None = None
         self._closing = False
 
     # --- the request path ------------------------------------------------------------
@@ -121,7 +121,11 @@ class Dispatcher:
 
     async def start(self) -> None:
         await self.load()
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout))
+        self._http = HttpClient(
+            connect_timeout=self.policy.timeout,
+            read_timeout=self.policy.timeout,
+            max_connections=MAX_CONCURRENT_SENDS,
+        )
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(
@@ -146,7 +150,7 @@ class Dispatcher:
         for task in list(self._sending):
             task.cancel()
         if self._http is not None:
-            await self._http.close()
+            await self._http.aclose()
 
     async def load(self) -> None:
         query = select(WebhookSubscription).where(WebhookSubscription.is_active)
@@ -266,14 +270,13 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            async with self._http.post(
-                url, data=body, headers=headers, allow_redirects=False
-            ) as response:
+            async with asyncio.timeout(self.policy.timeout):  # redirects are not followed
+                response = await self._http.request("POST", url, body, headers)
                 status = response.status
-                await response.content.read(65_536)
+                response.close()  # the body is not read: kept alive only if already whole
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (TransportError, TimeoutError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         await self._record(delivery, status, error, round((time.perf_counter() - started) * 1000))
 
