@@ -10,21 +10,28 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.db.engine import make_engine
 from model_router.errors import RouterError
 from model_router.settings import Settings
 
+# The database layer is imported by the commands that use it: `serve` with
+# several workers keeps it out of the supervising process.
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    Sessions = async_sessionmaker[AsyncSession]
+
 T = TypeVar("T")
-Sessions = async_sessionmaker[AsyncSession]
 
 
 def _run(work: Callable[[Sessions], Awaitable[T]]) -> T:
     """Run one piece of async work with a fresh engine, and dispose of it."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from model_router.db.engine import make_engine
 
     async def main() -> T:
         engine = make_engine(load_settings().async_database_url)

@@ -18,10 +18,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import aiohttp
 import orjson
 
 from model_router.providers.base import ProviderConfig
+from model_router.providers.transport import HttpClient, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ class Embedder:
     def __init__(self, config: ConfigLookup, model: str, *, timeout: float) -> None:
         self._config = config
         self._model = model
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._timeout = timeout
+        self._client: HttpClient | None = None
 
     async def embed(self, text: str) -> Vector | None:
         """The unit vector of `text`; None (and a warning) when it cannot be had."""
@@ -110,25 +110,29 @@ class Embedder:
                 headers["authorization"] = f"Bearer {config.api_key}"
             else:
                 headers[config.auth_header] = config.api_key
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        if self._client is None:
+            self._client = HttpClient(
+                connect_timeout=self._timeout, read_timeout=self._timeout, max_connections=64
+            )
         url = config.base_url.rstrip("/") + "/embeddings"
         body = orjson.dumps({"model": self._model, "input": text})
         try:
-            async with self._session.post(url, data=body, headers=headers) as response:
-                raw = await response.read()
-                if response.status != 200:
-                    log.warning("semantic cache: embeddings answered HTTP %d", response.status)
-                    return None
+            response = await self._client.request(
+                "POST", url, body, headers, whole_within=self._timeout
+            )
+            raw = await response.read()
+            if response.status != 200:
+                log.warning("semantic cache: embeddings answered HTTP %d", response.status)
+                return None
             values = orjson.loads(raw)["data"][0]["embedding"]
             return normalised([float(v) for v in values])
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as exc:
+        except (TransportError, TimeoutError, orjson.JSONDecodeError) as exc:
             log.warning("semantic cache: embeddings failed (%s)", exc)
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             log.warning("semantic cache: unreadable embeddings answer (%s)", exc)
         return None
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

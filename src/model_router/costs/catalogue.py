@@ -14,9 +14,6 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
-from genai_prices import Usage as PricesUsage
-from genai_prices import calc_price
-
 from model_router.costs.pricing import Peak, Price, Rates
 from model_router.providers.base import Protocol_
 
@@ -151,6 +148,11 @@ def price_from_source(
     provider_prices_id: str, model_id: str, at: datetime
 ) -> tuple[Price | None, str, int | None]:
     """(price, display name, context window) of a model, from genai-prices."""
+    # Here, not at the top: only `bootstrap` and `models sync` read the source, and
+    # its data costs every worker 50 ms of start-up and 2.6 MB.
+    from genai_prices import Usage as PricesUsage
+    from genai_prices import calc_price
+
     try:
         found = calc_price(
             PricesUsage(input_tokens=0),

@@ -15,11 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+# The CLI reads `config_error_message` before it serves: under `serve --workers N`
+# the supervising process then never imports SQLAlchemy (start-up time, memory).
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger("model_router.lifecycle")
 
@@ -38,6 +41,8 @@ async def wait_for_database(
     engine: AsyncEngine, *, wait_seconds: float, max_delay: float = 5.0
 ) -> None:
     """Return once the database answers; retry with backoff, saying what we wait for."""
+    from sqlalchemy import text
+
     where = describe_url(engine)
     deadline = time.monotonic() + wait_seconds
     delay = 0.25

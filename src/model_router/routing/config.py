@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING, Any
 
 from model_router.costs.catalogue import ALL_CAPABILITIES, Capability
+
+# PyYAML is imported when a routing file is read: without ROUTER_CONFIG the
+# router never loads it (start-up time).
+if TYPE_CHECKING:
+    from yaml.nodes import Node
 
 
 class RoutingConfigError(ValueError):
@@ -101,6 +102,8 @@ class _Reader:
     """Walks the YAML node tree so every value keeps its line."""
 
     def __init__(self, source: str) -> None:
+        from yaml.constructor import SafeConstructor
+
         self.source = source
         self._constructor = SafeConstructor()
 
@@ -108,6 +111,8 @@ class _Reader:
         return RoutingConfigError(self.source, node.start_mark.line + 1, where, problem)
 
     def mapping(self, node: Node, where: str, allowed: set[str]) -> dict[str, Node]:
+        from yaml.nodes import MappingNode
+
         if not isinstance(node, MappingNode):
             raise self.fail(node, where, "expected a mapping")
         out: dict[str, Node] = {}
@@ -127,6 +132,8 @@ class _Reader:
         return self._constructor.construct_object(node, deep=True)
 
     def text(self, node: Node, where: str) -> str:
+        from yaml.nodes import ScalarNode
+
         value = self.value(node)
         if not isinstance(node, ScalarNode) or not isinstance(value, str) or not value.strip():
             raise self.fail(node, where, "expected a non-empty string")
@@ -141,6 +148,8 @@ class _Reader:
         return value
 
     def strings(self, node: Node, where: str) -> list[str]:
+        from yaml.nodes import SequenceNode
+
         if not isinstance(node, SequenceNode):
             raise self.fail(node, where, "expected a list")
         return [self.text(item, f"{where}[{i}]") for i, item in enumerate(node.value)]
@@ -148,6 +157,8 @@ class _Reader:
 
 def parse_config(text: str, source: str = "<routing>") -> RoutingConfig:
     """The routing file's content, checked field by field."""
+    import yaml
+
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -172,6 +183,8 @@ def parse_config(text: str, source: str = "<routing>") -> RoutingConfig:
 
 
 def _route(reader: _Reader, name: str, node: Node, names: dict[str, int], line: int) -> RouteSpec:
+    from yaml.nodes import ScalarNode, SequenceNode
+
     where = f"models.{name}"
     if isinstance(node, ScalarNode) and reader.value(node) is None:
         return RouteSpec(name=name, line=line)
