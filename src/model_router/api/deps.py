@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -49,9 +50,14 @@ State = Annotated[AppState, Depends(get_state)]
 
 
 def api_key_of(request: Request) -> str | None:
-    if key := request.headers.get("x-api-key"):
+    return api_key_in(request.headers)
+
+
+def api_key_in(headers: Mapping[str, str]) -> str | None:
+    """The caller's key: `x-api-key`, or `authorization: Bearer <key>`."""
+    if key := headers.get("x-api-key"):
         return key.strip()
-    auth = request.headers.get("authorization")
+    auth = headers.get("authorization")
     if auth and auth[:7].lower() == "bearer ":
         return auth[7:].strip()
     return None

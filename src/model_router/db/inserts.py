@@ -19,9 +19,11 @@ Here each backend has one fixed statement, prepared once per connection:
   (id) DO NOTHING RETURNING id`: a column per array, one round trip, and the ids
   actually inserted.
 
-Values go through the columns' own bind processors, so what is stored is exactly
-what the ORM stores (Money rounded half-even to 10^-12 USD, UTC times); JSON is
-encoded with orjson.
+Values are stored exactly as the ORM stores them (Money rounded half-even to
+10^-12 USD, UTC times, SQLite's uuid hex and time text), by encoders written per
+column type (`_encoder`) rather than SQLAlchemy's bind processors, which cost a
+request-log row more than the rest of its insert; JSON is encoded with orjson.
+tests/unit/test_inserts.py holds them to the bind processors' output.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Dialect, Table
+from sqlalchemy import JSON, Boolean, Column, Dialect, Table, Uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from model_router.db.types import SCALE, Money, UTCDateTime
 
 Row = dict[str, Any]
 Encode = Callable[[Any], Any]
@@ -50,6 +56,50 @@ def _json(value: Any) -> str | None:
         return orjson.dumps(value).decode()
     except TypeError:  # integers past 64 bits in a client's messages, and the like
         return json.dumps(value, default=str)
+
+
+_UNIT = Decimal(1).scaleb(-SCALE)
+
+
+def _money(value: Any) -> Decimal:
+    """Money as PostgreSQL stores it: rounded half-even to 10^-12 USD."""
+    return (value if type(value) is Decimal else Decimal(value)).quantize(_UNIT)
+
+
+def _money_units(value: Any) -> int:
+    """Money as SQLite stores it: a count of 10^-12 USD."""
+    return int(_money(value).scaleb(SCALE))
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text, in UTC: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _uuid_hex(value: uuid.UUID) -> str:
+    return value.hex
+
+
+def _encoder(column: Column[Any], dialect: Dialect) -> Encode | None:
+    """How a non-null value of `column` goes to the driver (None: as it is)."""
+    kind = column.type
+    sqlite = dialect.name == "sqlite"
+    if isinstance(kind, JSON):
+        return _json
+    if isinstance(kind, Money):
+        return _money_units if sqlite else _money
+    if isinstance(kind, UTCDateTime):
+        return _sqlite_time if sqlite else _utc
+    if isinstance(kind, Uuid):
+        return _uuid_hex if sqlite else None
+    if isinstance(kind, Boolean):
+        return None  # both drivers take a bool
+    processor: Encode | None = kind.dialect_impl(dialect).bind_processor(dialect)
+    return processor
 
 
 def _default(column: Any) -> Callable[[], Any]:
@@ -69,15 +119,11 @@ class RowInserter:
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self._columns = [column.name for column in table.columns]
         self._defaults = {column.name: _default(column) for column in table.columns}
-        encoders: list[tuple[int, Encode]] = []
-        for index, column in enumerate(table.columns):
-            if isinstance(column.type, JSON):
-                encoders.append((index, _json))
-                continue
-            processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                encoders.append((index, processor))
-        self._encoders = encoders
+        self._encoders = [
+            (index, encode)
+            for index, column in enumerate(table.columns)
+            if (encode := _encoder(column, dialect)) is not None
+        ]
         self._postgres = dialect.name == "postgresql"
         names = ", ".join(self._columns)
         if self._postgres:

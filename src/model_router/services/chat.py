@@ -41,6 +41,7 @@ from model_router.errors import (
 )
 from model_router.governance.governor import Governor
 from model_router.governance.store import MemoryStore
+from model_router.ids import uuid7
 from model_router.providers.base import Provider
 from model_router.providers.registry import ProviderPool
 from model_router.routing.config import RoutingConfig
@@ -90,7 +91,7 @@ class Call:
     body: dict[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=uuid7)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: float = field(default_factory=time.perf_counter)
     request: ChatCompletionRequest | None = None

@@ -9,13 +9,14 @@ the same authentication and the same error mapping (`api/errors.py`).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from model_router.api.deps import AppState, CurrentKey, State, api_key_of
+from model_router.api.deps import AppState, CurrentKey, State, api_key_in
 from model_router.api.errors import router_error_response, unexpected_error_response
 from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
 from model_router.jsonutil import JSONDecodeError, dumps, loads
@@ -29,12 +30,14 @@ _BODY_SCHEMA = ChatCompletionRequest.model_json_schema(ref_template="#/component
 _DEFS = _BODY_SCHEMA.pop("$defs", {})
 
 
-async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
-    length = request.headers.get("content-length")
+async def read_json_object(
+    headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int
+) -> dict[str, Any]:
+    length = headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
     raw = bytearray()
-    async for chunk in request.stream():
+    async for chunk in chunks:
         raw += chunk
         if len(raw) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
@@ -44,7 +47,9 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.", code="invalid_json")
-    if _nested_deeper_than(body, MAX_JSON_DEPTH):
+    # Nesting needs brackets: a body with few cannot be too deep, and is not walked.
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > MAX_JSON_DEPTH and _nested_deeper_than(body, MAX_JSON_DEPTH):
         raise InvalidRequest(
             f"The body is nested more than {MAX_JSON_DEPTH} levels deep.", code="invalid_json"
         )
@@ -79,17 +84,19 @@ def _nested_deeper_than(value: dict[str, Any], limit: int) -> bool:
     },
 )
 async def chat_completions(request: Request, key: CurrentKey, state: State) -> Response:
-    return await _respond(request, key, state)
+    return await _respond(request.headers, request.stream(), key, state)
 
 
-async def _respond(request: Request, key: KeyInfo, state: AppState) -> Response:
+async def _respond(
+    headers: Mapping[str, str], chunks: AsyncIterator[bytes], key: KeyInfo, state: AppState
+) -> Response:
     state.ops.saw_key(key)  # rows carry the key's id; metrics and logs show its prefix
     try:
-        body = await read_json_object(request, state.settings.max_request_bytes)
+        body = await read_json_object(headers, chunks, state.settings.max_request_bytes)
     except RouterError as exc:
         state.chat.reject(key, exc)
         raise
-    call = Call(key=key, body=body, headers=request.headers)
+    call = Call(key=key, body=body, headers=headers)
     try:
         if body.get("stream") is True:
             frames = await state.chat.stream(call)
@@ -112,11 +119,15 @@ async def _respond(request: Request, key: KeyInfo, state: AppState) -> Response:
 async def fast_chat_completions(
     state: AppState, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """The same endpoint as plain ASGI, for the hot path."""
-    request = Request(scope, receive)
+    """The same endpoint as plain ASGI, for the hot path.
+
+    The headers are read into a dict once (ASGI gives their names in lower case):
+    a dozen lookups per call, each a scan of the list through Starlette's `Headers`.
+    """
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
     try:
-        key = await state.keys.authenticate(api_key_of(request))
-        response = await _respond(request, key, state)
+        key = await state.keys.authenticate(api_key_in(headers))
+        response = await _respond(headers, Request(scope, receive).stream(), key, state)
     except RouterError as exc:
         response = router_error_response(exc)
     except Exception as exc:
