@@ -90,7 +90,7 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self.status = 0
-        self.headers: dict[str, str] = {}
+        self.raw_headers: list[tuple[bytes, bytes]] = []  # decoded only when read
         self.headers_done = False
         self.complete = False
         self.keep_alive = False
@@ -137,21 +137,25 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks -----------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        previous = self.headers.get(key)
-        self.headers[key] = text if previous is None else f"{previous}, {text}"
+        self.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.status = self._parser.get_status_code()
         self.keep_alive = self._parser.should_keep_alive()
-        headers = self.headers
-        coding = headers.get("transfer-encoding", "").lower()
-        self._until_eof = "content-length" not in headers and "chunked" not in coding
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding in ("gzip", "x-gzip"):
+        sized = chunked = False
+        encoding = b""
+        for name, value in self.raw_headers:  # only what frames the body
+            key = name.lower()
+            if key == b"content-length":
+                sized = True
+            elif key == b"transfer-encoding":
+                chunked = chunked or b"chunked" in value.lower()
+            elif key == b"content-encoding":
+                encoding = value.strip().lower()
+        self._until_eof = not sized and not chunked
+        if encoding in (b"gzip", b"x-gzip"):
             self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
+        elif encoding == b"deflate":
             self._decoder = zlib.decompressobj()
         self.headers_done = True
         self._wake()
@@ -161,7 +165,7 @@ class _Connection(asyncio.Protocol):
             try:
                 body = self._decoder.decompress(body)
             except zlib.error as exc:
-                self._fail(ProtocolError(f"undecodable {self.headers['content-encoding']}: {exc}"))
+                self._fail(ProtocolError(f"undecodable body (content-encoding): {exc}"))
                 self.close()
                 return
             if not body:
@@ -263,7 +267,20 @@ class Response:
         self._origin = origin
         self._conn: _Connection | None = conn
         self.status = conn.status
-        self.headers: Mapping[str, str] = conn.headers
+        self._raw_headers = conn.raw_headers
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Lower-case names; a repeated header's values joined with ", "."""
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for name, value in self._raw_headers:
+                key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+                previous = headers.get(key)
+                headers[key] = text if previous is None else f"{previous}, {text}"
+            self._headers = headers
+        return self._headers
 
     async def read(self) -> bytes:
         """The whole body (each wait for bytes bounded by the read timeout)."""
