@@ -347,7 +347,8 @@ class ChatService:
         outcome: dict[str, Any] = {"status": "error", "error_message": "client disconnected"}
         # Frames wait here until the upstream read they came from is used up (a
         # `Flush`), then go out in one write: an upstream that sends several
-        # events at once costs one send, not one per event.
+        # events at once costs one send, not one per event. The first content
+        # goes at once (time to first token).
         frames = [writer.chunk({"role": "assistant", "content": ""})]
         try:
             event = next(held, None) or await anext(events, None)
@@ -357,9 +358,11 @@ class ChatService:
                         yield b"".join(frames)
                         frames.clear()
                 elif (delta := acc.feed(event)) is not None:
+                    frames.append(writer.chunk(delta))
                     if call.ttft_ms is None:
                         call.ttft_ms = call.elapsed_ms()
-                    frames.append(writer.chunk(delta))
+                        yield b"".join(frames)
+                        frames.clear()
                 elif isinstance(event, Finish):
                     frames.append(writer.chunk({}, event.reason))
                 event = next(held, None) or await anext(events, None)
