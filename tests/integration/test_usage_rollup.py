@@ -14,7 +14,7 @@ import anyio
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 import model_router.db
@@ -241,3 +241,31 @@ async def test_the_request_log_stores_rows_exactly_and_counts_a_replayed_batch_o
         stored = await session.get_one(Request, detailed["id"])
         for name, value in detailed.items():  # non-ASCII and past-64-bit JSON included
             assert getattr(stored, name) == value, name
+
+
+async def test_batches_of_every_size_are_stored_and_summed_once(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Statements of 64, 8 and 1 rows on SQLite, one on PostgreSQL: a batch of
+    150 is stored whole, and a replay of 70 of them among 10 new adds just 10."""
+    day = date(2025, 4, 2)
+    rows = [request_row(1000 + n, ALICE, at(day, n % 24), latency_ms=n) for n in range(160)]
+    log = RequestLog(async_sessionmaker(engine), spill_dir=tmp_path, batch_size=500)
+    try:
+        for row in rows[:150]:
+            log.add(row)
+        await log.flush()
+        for row in rows[80:]:  # 70 stored, 10 new
+            log.add(row)
+        await log.flush()
+        async with engine.connect() as conn:
+            groups = await rollup.usage_groups(conn, ALICE, day, day)
+            stored = await conn.scalar(
+                select(func.count()).where(Request.id.in_([r["id"] for r in rows]))
+            )
+        assert stored == 160
+        assert [(g.requests, g.latency_sum) for g in groups] == [(160, sum(range(160)))]
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(delete(Request).where(Request.id.in_([r["id"] for r in rows])))
+            await conn.execute(delete(rollup.TABLE).where(rollup.TABLE.c.day == day))

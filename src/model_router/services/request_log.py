@@ -79,7 +79,7 @@ class RequestLog:
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        batch_size: int = 500,
+        batch_size: int = 5000,
         flush_interval: float = 0.2,
         max_pending: int = 100_000,
         spill_dir: Path | None = None,
