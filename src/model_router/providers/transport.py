@@ -16,7 +16,7 @@ uvicorn and Node.js use), straight from the protocol callbacks.
   answer: the request is sent again once on a new connection.
 - Timeouts: `connect_timeout` for a connection (and a free slot in the pool);
   `read_timeout` for each wait for bytes, so a stream lives as long as tokens
-  keep coming (a caller bounds a whole answer with `asyncio.timeout`).
+  keep coming; `request(..., whole_within=...)` bounds a whole answer.
 - gzip and deflate bodies are decoded, though the client does not ask for them.
 - TLS through the standard library's default context (system CAs), made on the
   first https connection.
@@ -388,11 +388,14 @@ class HttpClient:
         origin = self._origin(url)
         data = self._head(method, origin, headers, len(body)) + body
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise ConnectError("no free connection in the pool in time") from None
+        if self._slots.locked():  # a full pool: wait for a slot, within the connect timeout
+            try:
+                async with asyncio.timeout(self.connect_timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise ConnectError("no free connection in the pool in time") from None
+        else:
+            await self._slots.acquire()  # free: returns at once, no timer on the hot path
         try:
             for reused in (True, False):
                 conn = self._idle_connection(origin) if reused else None
