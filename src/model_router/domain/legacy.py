@@ -1,4 +1,4 @@
-"""Provider-neutral results: what every adapter returns, whatever its wire format.
+"""Results before the neutral core (to be replaced by `completion`).
 
 The request side is the OpenAI Chat Completions request itself
 (`schemas.chat.ChatCompletionRequest`), since that is the router's public
@@ -10,26 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from model_router.domain.usage import Usage
+
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
-
-
-@dataclass(slots=True)
-class Usage:
-    """Token counts in OpenAI's convention.
-
-    `input_tokens` is the whole prompt, cache reads and writes included;
-    `output_tokens` is the whole completion, reasoning included.
-    """
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
 
 
 @dataclass(slots=True)

@@ -1,0 +1,130 @@
+"""The provider-neutral answer, whole (`Completion`) or streamed (`StreamEvent`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from model_router.domain.content import OutputPart, Reasoning, Text, ToolCall
+from model_router.domain.request import NativeBody, WireProtocol
+from model_router.domain.usage import Usage
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+"""Why the model stopped, in OpenAI's words; each protocol maps through one table.
+`Completion.stop_sequence` tells a stop on a stop sequence apart."""
+
+
+@dataclass(slots=True)
+class Completion:
+    """A finished, non-streamed answer: its parts in the order the model made them."""
+
+    parts: list[OutputPart]
+    finish_reason: FinishReason
+    usage: Usage
+    stop_sequence: str | None = None
+    refusal: str | None = None
+    upstream_id: str | None = None
+    upstream_model: str | None = None
+    native: NativeBody | None = None  # the upstream's own body, for a front door of its protocol
+
+    @property
+    def text(self) -> str | None:
+        texts = [p.text for p in self.parts if isinstance(p, Text)]
+        return "".join(texts) if texts else None
+
+    @property
+    def reasoning_text(self) -> str | None:
+        texts = [p.text for p in self.parts if isinstance(p, Reasoning)]
+        return "".join(texts) if texts else None
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [p for p in self.parts if isinstance(p, ToolCall)]
+
+
+# Streaming: adapters yield these, in order; each front door renders them in
+# its own wire format, and the service accumulates them into a `Completion`.
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningSignature:
+    """The signature that closes a thinking block (Anthropic's `signature_delta`)."""
+
+    signature: str
+
+
+@dataclass(slots=True)
+class RedactedReasoningBlock:
+    data: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A fragment of one tool call. `index` counts tool calls only, from 0.
+
+    `id` and `name` are set on the first fragment of a call, `arguments` is a
+    piece of its JSON string.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(slots=True)
+class Finish:
+    reason: FinishReason
+    stop_sequence: str | None = None
+
+
+@dataclass(slots=True)
+class UsageReport:
+    """Cumulative usage so far; the last one seen is the call's usage."""
+
+    usage: Usage
+
+
+@dataclass(slots=True)
+class NativeFrame:
+    """One upstream SSE frame as received, for a front door of the same protocol
+    (which sends these instead of rendering the parsed events). Adapters emit it
+    only when the request came with a `native` body of their protocol, before
+    the parsed events of that frame."""
+
+    protocol: WireProtocol
+    frame: bytes
+
+
+@dataclass(slots=True)
+class Flush:
+    """Not an event: the upstream's latest network read is used up. The front
+    door sends the frames made since the last one in a single write."""
+
+
+FLUSH = Flush()
+
+StreamEvent = (
+    TextDelta
+    | ReasoningDelta
+    | ReasoningSignature
+    | RedactedReasoningBlock
+    | ToolCallDelta
+    | Finish
+    | UsageReport
+    | NativeFrame
+    | Flush
+)
+
+CONTENT_EVENTS = (TextDelta, ReasoningDelta, RedactedReasoningBlock, ToolCallDelta)
+"""The events that mean content has begun (a stream is committed after one)."""
