@@ -1,0 +1,5 @@
+"""Inbound APIs, one module each: pure translation between a wire format and
+the neutral core (`model_router.domain`), the mirror image of `providers/`.
+
+- `base`: the `Door` protocol every front door implements.
+"""
