@@ -45,6 +45,33 @@ def test_cache_writes_use_the_write_rate_and_reasoning_the_output_rate() -> None
     assert result.output_usd == D(300) * 5 / 10**6
 
 
+def test_one_hour_cache_writes_are_charged_at_their_own_rate() -> None:
+    # Claude Sonnet 4.5: input $3, 5-minute writes $3.75, 1-hour writes $6 per 1M.
+    sonnet = Price(Rates(D("3"), D("15"), D("0.3"), cache_write=D("3.75"), cache_write_1h=D("6")))
+    usage = Usage(input_tokens=10_000, cache_write_tokens=6_000, cache_write_1h_tokens=4_000)
+    result = cost(usage, sonnet)
+    assert result is not None
+    assert result.input_usd == (D(4000) * 3 + D(2000) * D("3.75") + D(4000) * 6) / 10**6
+
+
+def test_one_hour_writes_without_their_own_rate_are_charged_as_other_writes() -> None:
+    price = Price(Rates(D("1"), D("5"), cache_write=D("1.25")))
+    result = cost(
+        Usage(input_tokens=1000, cache_write_tokens=1000, cache_write_1h_tokens=1000), price
+    )
+    assert result is not None
+    assert result.input_usd == D(1000) * D("1.25") / 10**6
+
+
+def test_the_catalogue_carries_anthropics_one_hour_write_rate() -> None:
+    from model_router.costs.catalogue import default_catalogue
+
+    sonnet = next(e for e in default_catalogue() if e.model_id == "claude-sonnet-4-5")
+    assert sonnet.price is not None
+    assert sonnet.price.base.cache_write_1h == D("6")
+    assert sonnet.price.base.cache_write == D("3.75")
+
+
 def test_missing_cached_rate_falls_back_to_the_input_rate() -> None:
     result = cost(Usage(input_tokens=100, cached_input_tokens=100), Price(Rates(D("1"), D("2"))))
     assert result is not None

@@ -165,13 +165,14 @@ def price_from_source(
     mp = found.model_price
     fields = {
         name: _rate(getattr(mp, f"{name}_mtok", None))
-        for name in ("input", "output", "cache_read", "cache_write")
+        for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h")
     }
     base = Rates(
         input=fields["input"][0],
         output=fields["output"][0],
         cached_input=fields["cache_read"][0],
         cache_write=fields["cache_write"][0],
+        cache_write_1h=fields["cache_write_1h"][0],
     )
     threshold = fields["input"][1]
     tier = None
@@ -181,6 +182,7 @@ def price_from_source(
             output=fields["output"][2] or base.output,
             cached_input=fields["cache_read"][2] or base.cached_input,
             cache_write=fields["cache_write"][2] or base.cache_write,
+            cache_write_1h=fields["cache_write_1h"][2] or base.cache_write_1h,
         )
     model = found.model
     price = Price(base, threshold, tier, _peak(model.prices))
@@ -204,6 +206,7 @@ def _peak(prices: Any) -> Peak | None:
             output=_rate(getattr(mp, "output_mtok", None))[0],
             cached_input=_rate(getattr(mp, "cache_read_mtok", None))[0],
             cache_write=_rate(getattr(mp, "cache_write_mtok", None))[0],
+            cache_write_1h=_rate(getattr(mp, "cache_write_1h_mtok", None))[0],
         )
     return Peak(tuple(windows), rates) if windows and rates is not None else None
 

@@ -5,6 +5,10 @@ cost that needs it is `None` too: never $0.
 
 - Cache reads are charged at `cached_input`, cache writes at `cache_write`;
   where a model has no separate rate the provider charges the input rate.
+  Writes to a one-hour cache (Anthropic's `ttl: "1h"`) are charged at
+  `cache_write_1h` (twice the input rate at Anthropic, against 1.25 times for
+  the default five minutes); a model with no such rate charges them as other
+  writes.
 - Reasoning tokens are part of the output and charged at the output rate.
 - Long-context tiers (e.g. Claude and Gemini Pro above 200k prompt tokens)
   price the whole request at the tier's rates, as the providers do.
@@ -29,6 +33,7 @@ class Rates:
     output: Decimal | None
     cached_input: Decimal | None = None
     cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +90,16 @@ def cost(usage: Usage, price: Price | None, at: datetime | None = None) -> Cost 
         return None
     cached_rate = rates.cached_input if rates.cached_input is not None else rates.input
     write_rate = rates.cache_write if rates.cache_write is not None else rates.input
+    write_1h_rate = rates.cache_write_1h if rates.cache_write_1h is not None else write_rate
     cached = max(0, usage.cached_input_tokens)
     written = max(0, usage.cache_write_tokens)
+    written_1h = min(written, max(0, usage.cache_write_1h_tokens))
     uncached = max(0, usage.input_tokens - cached - written)
-    input_usd = (uncached * rates.input + cached * cached_rate + written * write_rate) / MILLION
+    input_usd = (
+        uncached * rates.input
+        + cached * cached_rate
+        + (written - written_1h) * write_rate
+        + written_1h * write_1h_rate
+    ) / MILLION
     output_usd = max(0, usage.output_tokens) * rates.output / MILLION
     return Cost(input_usd=input_usd, output_usd=output_usd, rates=rates)
