@@ -42,10 +42,16 @@ lint: install ## ruff format check and lint
 typecheck: install ## mypy --strict
 	$(BIN)/mypy
 
-pytest: install dashboard-deps ## the test suite, on SQLite and PostgreSQL, with coverage (and the dashboard in Chromium)
+pytest: install dashboard-deps e2e-clients ## the test suite, on SQLite and PostgreSQL, with coverage (and the dashboard in Chromium)
 	$(BIN)/pytest --cov --cov-report=term
 
 test: lint typecheck dashboard-test pytest ## everything CI runs
+
+.PHONY: e2e-clients
+tests/e2e/clients/node_modules/.package-lock.json: tests/e2e/clients/package-lock.json
+	cd tests/e2e/clients && npm ci --no-audit --no-fund
+
+e2e-clients: tests/e2e/clients/node_modules/.package-lock.json ## the client tools the e2e tests drive (Claude Code CLI)
 
 .PHONY: dashboard dashboard-deps dashboard-test
 dashboard/node_modules/.package-lock.json: dashboard/package-lock.json
