@@ -14,6 +14,7 @@ Scenarios (`mock:<name>` in the last user text):
   echo (default)  "Echo: <last user text>"; usage 10 in / 5 out
   cached          input_tokens 500, cache_read_input_tokens 1500, 100 out
   cache_write     input_tokens 500, cache_creation_input_tokens 1000, 100 out
+  cache_write_1h  as cache_write, 400 of the 1000 written to the 1-hour cache
   reasoning       a thinking block, then text; 300 out, 200 of them thinking
   tool_call       a tool_use block calling the first tool with {"city": "Paris"}
   json            a JSON object as text
@@ -24,11 +25,20 @@ Scenarios (`mock:<name>` in the last user text):
   slow            waits 3 s before answering (for timeouts)
   stream_fail     streams two text deltas, then `event: error` overloaded_error
   chunks=N        streams the reply in N text deltas
+  read_file       Claude Code's Read tool on the first absolute path in the
+                  prompt; once the tool_result is back, "Tool said: <result>"
+
+Beta request fields (`context_management`, ...) are taken only with an
+`anthropic-beta` header, and `system` turns inside `messages` only with the
+`mid-conversation-system` beta, as the real API does.
+`POST /v1/messages/count_tokens` answers 4 characters a token of the body's
+text, at least 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,6 +58,9 @@ from anthropic.types import (
     ToolUseBlockParam,
     URLImageSourceParam,
 )
+from anthropic.types.beta.message_create_params import (
+    MessageCreateParamsBase as BetaMessageCreateParamsBase,
+)
 from anthropic.types.message_create_params import MessageCreateParamsBase
 from anthropic.types.output_config_param import OutputConfigParam
 from anthropic.types.thinking_config_param import ThinkingConfigParam
@@ -63,6 +76,8 @@ from tests.mocks.server import MockState, Recorded
 VERSIONS = ("2023-06-01", "2026-10-21")
 SAMPLING = ("temperature", "top_p", "top_k")
 _TOP_LEVEL = frozenset(MessageCreateParamsBase.__annotations__) | {"stream", *SAMPLING}
+_BETA_TOP_LEVEL = _TOP_LEVEL | frozenset(BetaMessageCreateParamsBase.__annotations__) - {"betas"}
+_ABSOLUTE_PATH = re.compile(r"(/[\w.-]+)+")
 
 _MESSAGE = TypeAdapter(MessageParam)
 _TOOL = TypeAdapter(ToolParam)
@@ -153,9 +168,11 @@ def _check_block(block: Any, allowed: set[str], where: str) -> None:
             _check_block(inner, {"text", "image", "document"}, f"{where}.content.{j}")
 
 
-def _check_messages(messages: Any) -> None:
+def _check_messages(messages: Any, betas: frozenset[str]) -> None:
     if not isinstance(messages, list) or not messages:
         raise Invalid("messages: at least one message is required")
+    if any(b.startswith("mid-conversation-system") for b in betas):
+        messages = [m for m in messages if not (isinstance(m, dict) and _system_turn(m))]
     pending: set[str] = set()  # tool_use ids the next user turn must answer
     for i, message in enumerate(messages):
         where = f"messages.{i}"
@@ -189,18 +206,22 @@ def _check_messages(messages: Any) -> None:
         raise Invalid("tool_use ids were found without tool_result blocks immediately after")
 
 
-def validate(body: Any, version: str) -> None:
+def _system_turn(message: dict[str, Any]) -> bool:
+    return message.get("role") == "system" and isinstance(message.get("content"), str)
+
+
+def validate(body: Any, version: str, betas: frozenset[str] = frozenset()) -> None:
     """Raise Invalid unless `body` is a Messages request the real API would take."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
-    if extra := sorted(set(body) - _TOP_LEVEL):
+    if extra := sorted(set(body) - (_BETA_TOP_LEVEL if betas else _TOP_LEVEL)):
         raise Invalid(f"{extra[0]}: Extra inputs are not permitted")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise Invalid("model: Field required")
     max_tokens = body.get("max_tokens")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
         raise Invalid("max_tokens: Field required")
-    _check_messages(body.get("messages"))
+    _check_messages(body.get("messages"), betas)
     system = body.get("system")
     if system is not None and not isinstance(system, str):
         for j, block in enumerate(system if isinstance(system, list) else [None]):
@@ -215,6 +236,7 @@ def validate(body: Any, version: str) -> None:
     uses_tools = any(
         isinstance(b, dict) and b.get("type") in ("tool_use", "tool_result")
         for m in body["messages"]
+        if not _system_turn(m)
         for b in (m["content"] if isinstance(m["content"], list) else [])
     )
     if uses_tools and not tools:
@@ -268,7 +290,7 @@ def _usage(scenario: str) -> dict[str, Any]:
     fresh, read, write, output, thinking = 10, 0, 0, 5, 0
     if scenario == "cached":
         fresh, read, output = 500, 1500, 100
-    elif scenario == "cache_write":
+    elif scenario in ("cache_write", "cache_write_1h"):
         fresh, write, output = 500, 1000, 100
     elif scenario == "reasoning":
         output, thinking = 300, 200
@@ -279,9 +301,25 @@ def _usage(scenario: str) -> dict[str, Any]:
         "output_tokens": output,
         "service_tier": "standard",
     }
+    if scenario == "cache_write_1h":
+        usage["cache_creation"] = {
+            "ephemeral_5m_input_tokens": 600,
+            "ephemeral_1h_input_tokens": 400,
+        }
     if thinking:
         usage["output_tokens_details"] = {"thinking_tokens": thinking}
     return usage
+
+
+def _tool_result_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the tool results in the last turn, if it is a user turn holding any."""
+    last = messages[-1]
+    if last["role"] != "user" or not isinstance(last["content"], list):
+        return None
+    results = [b for b in last["content"] if b.get("type") == "tool_result"]
+    if not results:
+        return None
+    return " ".join(text_of(b.get("content", "")) for b in results)
 
 
 def _content(scenario: str, body: dict[str, Any], last_text: str) -> tuple[list[Any], str]:
@@ -290,6 +328,18 @@ def _content(scenario: str, body: dict[str, Any], last_text: str) -> tuple[list[
     if scenario == "tool_call" and body.get("tools"):
         name = body["tools"][0]["name"]
         call = {"type": "tool_use", "id": "toolu_mock123", "name": name, "input": {"city": "Paris"}}
+        return [call], "tool_use"
+    if scenario == "read_file":
+        if (result := _tool_result_text(body["messages"])) is not None:
+            return [{"type": "text", "text": f"Tool said: {result}"}], "end_turn"
+        found = _ABSOLUTE_PATH.search(last_text.split("mock:read_file", 1)[-1])
+        path = found.group(0) if found else "/nonexistent"
+        call = {
+            "type": "tool_use",
+            "id": "toolu_read1",
+            "name": "Read",
+            "input": {"file_path": path},
+        }
         return [call], "tool_use"
     if scenario == "json":
         return [{"type": "text", "text": '{"answer": 42}'}], "end_turn"
@@ -325,8 +375,11 @@ def create_app(state: MockState, *, api_key: str) -> Starlette:
         version = request.headers.get("anthropic-version")
         if version not in VERSIONS:
             return _error(400, f"anthropic-version: invalid or missing version {version!r}")
+        betas = frozenset(
+            b.strip() for b in request.headers.get("anthropic-beta", "").split(",") if b.strip()
+        )
         try:
-            validate(body, version)
+            validate(body, version, betas)
         except Invalid as exc:
             return _error(400, str(exc))
         last_text = _last_user_text(body["messages"])
@@ -357,7 +410,27 @@ def create_app(state: MockState, *, api_key: str) -> Starlette:
             )
         return JSONResponse(message, headers={"request-id": "req_mock123"})
 
-    return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    async def count_tokens(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        state.requests.append(
+            Recorded("POST", request.url.path, request.url.query, dict(request.headers), body)
+        )
+        if (
+            request.headers.get("x-api-key") != api_key
+            and request.headers.get("authorization") != f"Bearer {api_key}"
+        ):
+            return _error(401, "invalid x-api-key")
+        if not isinstance(body, dict) or "messages" not in body or "max_tokens" in body:
+            return _error(400, "count_tokens takes model, messages, system and tools only")
+        text = orjson.dumps([body.get("system"), body["messages"], body.get("tools")])
+        return JSONResponse({"input_tokens": max(1, len(text) // 4)})
+
+    return Starlette(
+        routes=[
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+        ]
+    )
 
 
 # --- streaming -----------------------------------------------------------------
