@@ -80,8 +80,8 @@ def test_claude_code_first_request_translates_whole() -> None:
 
     system, prompt = request.messages
     assert system.role == "system" and [type(p) for p in system.parts] == [Text] * 3
-    assert system.parts[0].cache_control is None  # type: ignore[union-attr]
-    assert system.parts[2].cache_control == {"type": "ephemeral"}  # type: ignore[union-attr]
+    assert system.parts[0] == Text(raw["system"][0]["text"])  # no cache_control
+    assert system.parts[2] == Text(raw["system"][2]["text"], {"type": "ephemeral"})
     assert prompt.role == "user" and prompt.parts[-1] == Text("say hi", {"type": "ephemeral"})
     assert request.front_door == "messages" and request.stream is True
     assert request.model == "claude-sonnet-4-5" and request.max_output_tokens == 32000
