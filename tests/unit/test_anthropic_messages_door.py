@@ -124,6 +124,25 @@ def test_claude_code_tool_turn_keeps_thinking_signature_call_and_result() -> Non
     )
 
 
+def test_claude_code_for_a_model_it_does_not_know_sends_system_turns_and_effort() -> None:
+    raw = fixture("unknown_model_request.json")  # --model gpt-4o-mini
+    request = door.to_request(raw, CLAUDE_CODE_HEADERS)
+
+    assert [m.role for m in request.messages] == ["system", "user", "system"]
+    assert request.messages[2].parts == [Text(raw["messages"][1]["content"])]
+    assert request.reasoning == ReasoningConfig(effort="high", mode="adaptive")
+
+
+def test_a_system_turn_holds_text_only() -> None:
+    image = {"type": "image", "source": {"type": "url", "url": "https://x.test/i.png"}}
+    turn = {"role": "system", "content": [{"type": "text", "text": "rules"}, image]}
+
+    with pytest.raises(InvalidRequest) as caught:
+        door.to_request(body(messages=[user({"type": "text", "text": "hi"}), turn]), {})
+
+    assert caught.value.param == "messages.1.content.1"
+
+
 # --- messages and blocks ----------------------------------------------------------------
 
 
@@ -360,9 +379,9 @@ def test_protocol_headers_found_in_any_case_and_version_defaulted() -> None:
         ({"max_tokens": None}, "max_tokens", "Field required"),
         ({"max_tokens": 0}, "max_tokens", "greater than or equal to 1"),
         (
-            {"messages": [{"role": "system", "content": "hi"}]},
+            {"messages": [{"role": "tool", "content": "hi"}]},
             "messages.0.role",
-            "'user' or 'assistant'",
+            "'user', 'assistant' or 'system'",
         ),
         ({"messages": [user({"type": "text"})]}, "messages.0.content.0.text", "Field required"),
         ({"messages": [user({"text": "no type"})]}, "messages.0.content.0.type", "Field required"),

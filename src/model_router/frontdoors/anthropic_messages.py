@@ -2,7 +2,9 @@
 
 Request -> neutral `Request` (`to_request`):
 - `system` (a string or text blocks) -> one "system" message first, a `Text`
-  part per block.
+  part per block; a "system" turn among `messages` (the beta
+  `mid-conversation-system-2026-04-07`, which Claude Code sends for models it
+  does not know) -> a "system" message in place.
 - A user turn's `tool_result` blocks -> a "tool" message of `ToolResult`s,
   placed before the rest of that turn (a user message, if anything is left).
   A tool result's blocks the core does not model (`search_result`,
@@ -138,13 +140,9 @@ def translate_messages(request: wire.CountTokensRequest) -> list[Message]:
         out.append(Message("system", [Text(b.text, _cache(b)) for b in request.system]))
     for i, turn in enumerate(request.messages):
         where = f"messages.{i}.content"
-        if turn.role == "assistant":
-            out.append(
-                Message(
-                    "assistant",
-                    [_part(b, f"{where}.{j}", turn.role) for j, b in enumerate(turn.content)],
-                )
-            )
+        if turn.role != "user":
+            parts = [_part(b, f"{where}.{j}", turn.role) for j, b in enumerate(turn.content)]
+            out.append(Message(turn.role, parts))
             continue
         results: list[Part] = []
         rest: list[Part] = []
@@ -163,6 +161,8 @@ def translate_messages(request: wire.CountTokensRequest) -> list[Message]:
 def _part(block: wire.ContentBlock, where: str, role: str) -> Part:
     if isinstance(block, wire.TextBlock):
         return Text(block.text, _cache(block))
+    if role == "system":
+        raise InvalidRequest(f"{where}: a system turn holds text blocks only", param=where)
     if isinstance(block, wire.ImageBlock):
         return _image(block)
     if isinstance(block, wire.DocumentBlock):

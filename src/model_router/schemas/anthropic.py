@@ -226,7 +226,11 @@ ContentBlock = Annotated[
 
 
 class MessageParam(_Open):
-    role: Literal["user", "assistant"]
+    """A turn. "system" turns (text only) come from the beta
+    `mid-conversation-system-2026-04-07`, which Claude Code uses for models
+    it does not know."""
+
+    role: Literal["user", "assistant", "system"]
     content: Annotated[list[ContentBlock], BeforeValidator(_text_if_string)]
 
 
