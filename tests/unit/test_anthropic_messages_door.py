@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from anthropic.types.shared import ErrorResponse
+from starlette.datastructures import Headers
 
 from model_router.domain.content import (
     Document,
@@ -368,6 +369,13 @@ def test_protocol_headers_found_in_any_case_and_version_defaulted() -> None:
 
     assert native is not None
     assert dict(native.headers) == {"anthropic-version": "2023-06-01", "anthropic-beta": "b1"}
+
+
+def test_a_beta_header_sent_twice_is_joined() -> None:
+    headers = Headers(raw=[(b"anthropic-beta", b"b1"), (b"anthropic-beta", b"b2")])
+    native = door.to_request(body(), headers).native
+
+    assert native is not None and native.headers["anthropic-beta"] == "b1,b2"
 
 
 # --- bad input: a 400 naming the field ----------------------------------------------------

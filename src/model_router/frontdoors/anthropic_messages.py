@@ -39,7 +39,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -75,6 +75,7 @@ from model_router.frontdoors.base import Answered
 from model_router.jsonutil import dumps
 from model_router.schemas import anthropic as wire
 
+M = TypeVar("M", bound=BaseModel)
 DEFAULT_VERSION = "2023-06-01"
 PROTOCOL_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -86,7 +87,6 @@ class MessagesDoor:
 
     def to_request(self, body: dict[str, Any], headers: Mapping[str, str]) -> Request:
         parsed = validate(wire.MessagesRequest, body)
-        assert isinstance(parsed, wire.MessagesRequest)
         return Request(
             model=parsed.model,
             messages=translate_messages(parsed),
@@ -116,7 +116,7 @@ class MessagesDoor:
         return dumps(error_json(error))
 
 
-def validate(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:
+def validate(model: type[M], body: dict[str, Any]) -> M:
     """The body as `model`, or a 400 naming the first field at fault."""
     try:
         return model.model_validate(body)
@@ -126,9 +126,14 @@ def validate(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:
 
 
 def protocol_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """`anthropic-version` (defaulted) and `anthropic-beta`, found in any case."""
-    lowered = {k.lower(): v for k, v in headers.items() if k.lower() in PROTOCOL_HEADERS}
-    return {"anthropic-version": DEFAULT_VERSION} | lowered
+    """`anthropic-version` (defaulted) and `anthropic-beta`, found in any case;
+    a header sent more than once is joined with commas."""
+    found: dict[str, list[str]] = {}
+    for key, value in headers.items():
+        if key.lower() in PROTOCOL_HEADERS:
+            found.setdefault(key.lower(), []).append(value)
+    joined = {k: ",".join(v) for k, v in found.items()}
+    return {"anthropic-version": DEFAULT_VERSION} | joined
 
 
 # --- messages --------------------------------------------------------------------
@@ -312,7 +317,6 @@ def count_tokens(body: dict[str, Any]) -> dict[str, int]:
       in a base64 PDF; a PDF by URL counts as one page.
     """
     parsed = validate(wire.CountTokensRequest, body)
-    assert isinstance(parsed, wire.CountTokensRequest)
     chars = fixed = 0
     for tool in parsed.tools or []:
         if isinstance(tool, wire.CustomTool):
