@@ -130,11 +130,23 @@ class PlainTextSource(_Open):
     data: str
 
 
+class _UnknownDocumentContent(_Open):
+    type: Literal["text", "image"]
+
+
+DocumentContent = Annotated[
+    Annotated[TextBlock, Tag("~text")]
+    | Annotated[ImageBlock, Tag("~image")]
+    | Annotated[_UnknownDocumentContent, Tag("~unknown")],
+    _by_type(frozenset({"text", "image"}), "~unknown"),
+]
+
+
 class ContentSource(_Open):
     """A document made of blocks (text, images) the client split itself."""
 
     type: Literal["content"]
-    content: Annotated[list[TextBlock | ImageBlock], BeforeValidator(_text_if_string)]
+    content: Annotated[list[DocumentContent], BeforeValidator(_text_if_string)]
 
 
 class _UnknownDocumentSource(_Open):
