@@ -29,6 +29,7 @@ from typing import Any
 from model_router.domain.completion import (
     Completion,
     Finish,
+    Flush,
     NativeFrame,
     ReasoningDelta,
     ReasoningSignature,
@@ -69,18 +70,15 @@ class MessagesStreamWriter:
             if self._native is None:
                 self._native = event.protocol == "anthropic"
             return event.frame if self._native else b""
-        if self._native:
+        if self._native or isinstance(event, Flush):
             return b""
+        self._native = False
         if isinstance(event, UsageReport):
-            self._native = False if self._native is None else self._native
             self._usage = event.usage
             return b""
         if isinstance(event, Finish):
             return self._close_block()
-        frames = self._content(event)
-        if frames:
-            self._native = False
-        return frames
+        return self._content(event)
 
     def close(self, completion: Completion, answered: Answered) -> bytes:
         if self._native:
@@ -122,7 +120,7 @@ class MessagesStreamWriter:
             return self._block("redacted_thinking", block) + self._close_block()
         if isinstance(event, ToolCallDelta):
             return self._tool_call(event)
-        return b""  # a Flush, or a native frame of another protocol
+        return b""
 
     def _tool_call(self, event: ToolCallDelta) -> bytes:
         head = b""

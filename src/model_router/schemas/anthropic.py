@@ -71,7 +71,7 @@ class CacheControl(_Open):
     ttl: Literal["5m", "1h"] | None = None
 
 
-# --- sources -------------------------------------------------------------------
+# --- text and images -----------------------------------------------------------
 
 
 class Base64ImageSource(_Open):
