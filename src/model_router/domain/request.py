@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from model_router.domain.content import Json, Message
+from model_router.domain.content import Json, Message, Opaque
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 WIRE_PROTOCOLS: tuple[WireProtocol, ...] = ("openai", "anthropic", "gemini")
@@ -17,13 +17,20 @@ FrontDoor = Literal["chat_completions", "messages", "responses", "embeddings"]
 
 @dataclass(slots=True)
 class Tool:
-    """A function the model may call. `parameters` is a JSON Schema object."""
+    """A function the model may call. `parameters` is a JSON Schema object.
+
+    `builtin` is set for a tool the provider defines rather than the client
+    (Anthropic's server tools such as `web_search_20250305`, or its own client
+    tools such as `bash_20250124`), kept verbatim: only an adapter of its
+    protocol can send it; others refuse it.
+    """
 
     name: str
     description: str | None = None
     parameters: Json | None = None
     strict: bool | None = None
     cache_control: Json | None = None
+    builtin: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
