@@ -274,3 +274,28 @@ def test_a_failed_probe_falls_over_to_the_sibling_and_reopens(
         probe = Answer(api, "duo", False)
         assert outcomes(probe.attempts(api)) == [("duo-a", 500, False), ("duo-b", 200, False)]
         assert deployment(api, "duo-a")["state"] == "open"
+
+
+def test_auto_calls_the_models_open_longest_when_every_qualifying_one_is_open(
+    api: httpx.Client, held_open: Routed
+) -> None:
+    # Only acme qualifies: acme-large (its catalogue deployment) and `tiny`
+    # (tiny-acme), both on the acme mock; six 500s open both circuits.
+    acme = held_open.base.acme.state
+    body = {
+        "model": "auto",
+        "routing": {"providers": ["acme"]},
+        "messages": [{"role": "user", "content": "hello"}],
+    }
+    acme.script[:] = ["error_500"] * 6
+    try:
+        assert api.post("/v1/chat/completions", json=body).status_code == 502
+        assert deployment(api, "acme/acme-large")["state"] == "open"
+        assert deployment(api, "tiny-acme")["state"] == "open"
+        response = api.post("/v1/chat/completions", json=body)
+        assert response.status_code == 200, response.text
+        attempts = request_detail(api, response.json()["id"])["attempts"]
+        assert outcomes(attempts) == [("acme/acme-large", 200, True)]
+        assert "panic" in response.headers["x-router-reason"]
+    finally:
+        acme.clear()
