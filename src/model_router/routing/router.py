@@ -7,6 +7,9 @@ deadline), keeping every deployment's health.
 
 `attempt(deployment, timeout)` makes one upstream call; for a stream it
 returns once the first content arrived, so failures before it are retried.
+When open circuits leave nothing to call in the whole chain, the deployments
+open longest are called anyway ("panic"); a 429 never counts towards opening
+a circuit (docs/routing.md).
 `router.on_circuit_change` holds callbacks `(deployment_name, state)`.
 """
 
@@ -61,7 +64,8 @@ class Plan:
     output_tokens: int
     estimated_cost: Decimal | None = None
     default_cost: Decimal | None = None
-    notes: list[str] = field(default_factory=list)  # models skipped before any call
+    # Said in the routing reason: models skipped before any call, panic routing.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def is_auto(self) -> bool:
