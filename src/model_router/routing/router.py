@@ -269,7 +269,7 @@ class Router:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 raise DeadlineExceeded(self._deadline_message(attempts, last))
-            log.warning("panic routing: calling %s although its circuit is open", deployment.name)
+            log.info("panic routing: calling %s although its circuit is open", deployment.name)
             result, error = await self._attempt(
                 deployment, attempt, attempts, remaining, panic=True
             )
