@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -360,6 +361,13 @@ models:
     fallbacks: [backup]
     deployments:
       - {{name: tiny-acme, provider: acme, model: acme-large}}
+  duo:                       # a primary on A and a light backup on B: A goes first
+    deployments:
+      - {{name: duo-a, provider: openai, model: gpt-4o-mini, base_url: "{a}/v1", weight: 1000000}}
+      - {{name: duo-b, provider: openai, model: gpt-4o-mini, base_url: "{b}/v1", weight: 1}}
+  capped:                    # one request a minute
+    deployments:
+      - {{name: capped-a, provider: openai, model: gpt-4o-mini, base_url: "{a}/v1", rpm: 1}}
 """
 
 
@@ -397,11 +405,10 @@ class Routed:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-@pytest.fixture(scope="session")
-def routed_server(
-    router: Router, mock_a: Mock, mock_b: Mock, tmp_path_factory: pytest.TempPathFactory
+def _routed_server(
+    router: Router, mock_a: Mock, mock_b: Mock, folder: Path, **overrides: Any
 ) -> Iterator[Routed]:
-    path = tmp_path_factory.mktemp("routing") / "routing.yaml"
+    path = folder / "routing.yaml"
     path.write_text(ROUTING_YAML.format(a=mock_a.url, b=mock_b.url))
     settings = router.settings.model_copy(
         update={
@@ -417,11 +424,41 @@ def routed_server(
             "router_circuit_window": 20,
             "router_circuit_cooldown": 0.5,
             "upstream_read_timeout": 0.5,
+            **overrides,
         }
     )
     app = create_app(settings)
     with ServerThread(app, lifespan="on") as server:
         yield Routed(router, server.url, mock_a, mock_b, settings, app)
+
+
+@pytest.fixture(scope="session")
+def routed_server(
+    router: Router, mock_a: Mock, mock_b: Mock, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Routed]:
+    yield from _routed_server(router, mock_a, mock_b, tmp_path_factory.mktemp("routing"))
+
+
+@pytest.fixture(scope="session")
+def held_open_server(
+    router: Router, mock_a: Mock, mock_b: Mock, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Routed]:
+    yield from _routed_server(
+        router,
+        mock_a,
+        mock_b,
+        tmp_path_factory.mktemp("routing-held-open"),
+        router_circuit_cooldown=600.0,
+    )
+
+
+@pytest.fixture
+def held_open(held_open_server: Routed) -> Iterator[Routed]:
+    """The routing router with a 10-minute circuit cooldown, fresh for each test:
+    a circuit that opens stays open (no probe) unless a call closes it."""
+    held_open_server.reset()
+    yield held_open_server
+    held_open_server.reset()
 
 
 @pytest.fixture

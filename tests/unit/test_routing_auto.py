@@ -103,10 +103,21 @@ def test_an_unhealthy_model_is_skipped_for_the_next_cheapest() -> None:
     assert [r.route.name for r in ranked] == ["mini"]
 
 
-def test_every_model_unhealthy_is_a_503_not_a_400() -> None:
-    routes = _routes(["nano"])
-    for _ in range(3):
-        routes[0].deployments[0].state.circuit.record(False)
+def test_every_qualifying_model_open_is_ranked_anyway_for_panic_routing() -> None:
+    routes = _routes(["nano", "mini"])
+    for each in routes:
+        for _ in range(3):
+            each.deployments[0].state.circuit.record(False)
+    request = ChatCompletionRequest.model_validate(
+        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+    )
+    ranked = rank(routes, needs_of(request, 100, 256), Constraints())
+    assert [r.route.name for r in ranked] == ["nano", "mini"]
+
+
+def test_every_model_at_its_cap_is_a_503_not_a_400() -> None:
+    routes = [route(CATALOGUE["nano"], rpm=1)]
+    routes[0].deployments[0].state.usage.add_request()
     request = ChatCompletionRequest.model_validate(
         {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
     )

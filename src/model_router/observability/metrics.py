@@ -134,6 +134,13 @@ class Metrics:
             ["model"],
             registry=reg,
         )
+        self.panic = Counter(
+            "model_router_panic_attempts",
+            "Upstream attempts made on an open circuit because every deployment of the "
+            "model and its fallbacks was open (panic routing), by deployment and outcome.",
+            ["deployment", "outcome"],
+            registry=reg,
+        )
         self.cache = Counter(
             "model_router_cache_lookups",
             "Response-cache lookups, by result (hit, semantic_hit, miss).",
@@ -218,9 +225,10 @@ class Metrics:
             self.rate_limited.labels(key, source).inc()
 
     def _attempts(self, attempts: list[dict[str, Any]]) -> None:
-        """Retries, fallbacks and upstream errors from the routing attempts
-        ({deployment, provider, model, status, latency_ms, error}; status is the
-        upstream's HTTP status, or the router's for a timeout or no answer)."""
+        """Retries, fallbacks, panic calls and upstream errors from the routing
+        attempts ({deployment, provider, model, status, latency_ms, error, and
+        panic: true on a call made on an open circuit}; status is the upstream's
+        HTTP status, or the router's for a timeout or no answer)."""
         previous: str | None = None
         for attempt in attempts:
             model = str(attempt.get("model") or UNKNOWN)
@@ -228,7 +236,11 @@ class Metrics:
                 (self.retries if model == previous else self.fallbacks).labels(model).inc()
             previous = model
             status = attempt.get("status")
-            if status == 200 or status == "success":
+            ok = status == 200 or status == "success"
+            if attempt.get("panic"):
+                deployment = str(attempt.get("deployment") or UNKNOWN)
+                self.panic.labels(deployment, "success" if ok else "error").inc()
+            if ok:
                 continue
             kind = status_class(status) if isinstance(status, int) else "error"
             self.upstream_errors.labels(str(attempt.get("provider") or UNKNOWN), kind).inc()

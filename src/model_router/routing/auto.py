@@ -7,9 +7,12 @@ meets the request's `routing` constraints: `max_input_price_per_1m`,
 `max_output_price_per_1m`, `providers` (allow list), `min_quality` (the
 catalogue's tier, 1-5) and `max_latency_ms` (against its observed p95; a model
 with no observations yet passes). Models with no healthy deployment are
-skipped. The qualifying models are ranked by the estimated cost of this
-request (name breaks ties), so the choice is deterministic, and the rest of
-the ranking is the fallback chain. No model left: 400 naming, per constraint,
+skipped, unless every qualifying model is in that case: then those whose
+circuits are open (not merely capped) are ranked anyway, and the router calls
+them on their open circuits (panic routing, see `router.Router.run`). The
+qualifying models are ranked by the estimated cost of this request (name
+breaks ties), so the choice is deterministic, and the rest of the ranking is
+the fallback chain. No model left: 400 naming, per constraint,
 what it excluded.
 """
 
@@ -22,12 +25,14 @@ from typing import Any
 
 from model_router.costs.catalogue import Capability
 from model_router.errors import InvalidRequest
+from model_router.routing.deployments import panic_order
 from model_router.routing.errors import NoDeploymentAvailable, NoModelSatisfies
 from model_router.routing.route import Route
 from model_router.routing.tokens import estimate_cost
 from model_router.schemas.chat import ChatCompletionRequest, ImagePart
 
 AUTO = "auto"
+UNHEALTHY = "unhealthy (circuit open or at capacity)"
 _FIELDS = (
     "max_input_price_per_1m",
     "max_output_price_per_1m",
@@ -171,28 +176,36 @@ def _exclusion(route: Route, needs: Needs, limits: Constraints) -> tuple[str, Ro
         if p95s and min(p95s) > limits.max_latency_ms:
             return f"max_latency_ms {limits.max_latency_ms}", None
     if not any(d.usable() for d in route.deployments):
-        return "unhealthy (circuit open or at capacity)", None
+        return UNHEALTHY, route  # qualifies but for its health: kept for panic routing
     return "", route
 
 
 def rank(routes: Sequence[Route], needs: Needs, limits: Constraints) -> list[Ranked]:
     """The models that qualify, cheapest first; raises if none does."""
     ranked: list[Ranked] = []
+    open_only: list[Ranked] = []  # would qualify, but every deployment's circuit is open
     excluded: dict[str, list[str]] = {}
     for route in routes:
         why, allowed = _exclusion(route, needs, limits)
-        if allowed is None:
-            excluded.setdefault(why, []).append(route.name)
-            continue
-        price = estimate_cost(needs.prompt_tokens, needs.output_tokens, allowed.info.price)
-        assert price is not None
-        ranked.append(Ranked(allowed, price))
+        if allowed is not None:
+            price = estimate_cost(needs.prompt_tokens, needs.output_tokens, allowed.info.price)
+            assert price is not None
+            if not why:
+                ranked.append(Ranked(allowed, price))
+                continue
+            if panic_order(allowed.deployments):
+                open_only.append(Ranked(allowed, price))
+        excluded.setdefault(why, []).append(route.name)
+    if not ranked:
+        # Every qualifying model is open: rank them anyway, and the router calls
+        # them on their open circuits (panic routing) rather than refuse.
+        ranked = open_only
     if not ranked:
         detail = "; ".join(
             f"{why} excluded {', '.join(sorted(names))}" for why, names in sorted(excluded.items())
         )
         message = f"No model satisfies the request for model 'auto': {detail or 'no models'}."
-        if set(excluded) == {"unhealthy (circuit open or at capacity)"}:
+        if set(excluded) == {UNHEALTHY}:
             raise NoDeploymentAvailable(message)
         raise NoModelSatisfies(message)
     ranked.sort(key=lambda r: (r.cost, r.route.name))

@@ -1,10 +1,17 @@
 """A circuit breaker per deployment.
 
 closed: traffic flows. It opens after `failures` consecutive failures, or when
-the last `window` calls failed at `error_rate` or more. open: no traffic.
-After `cooldown` seconds one probe is let through (half_open); its success
-closes the circuit, its failure opens it for another cooldown. A probe that
-never reports (the caller went away) is given up after a cooldown.
+the last `window` calls failed at `error_rate` or more. open: no traffic while
+a sibling can take it. After `cooldown` seconds one probe is let through
+(half_open); its success closes the circuit, its failure opens it for another
+cooldown. A probe that never reports (the caller went away, or the upstream
+only said it is at capacity) is given up: the next call probes.
+
+Only failures count: the router reports a 429 ("at capacity") as no outcome
+(`release`), so rate limiting never opens a circuit. When every deployment a
+request could use is open, the router calls one anyway ("panic", see
+`deployments.panic_order`): its success closes the circuit, its failure
+restarts the cooldown.
 """
 
 from __future__ import annotations
@@ -49,6 +56,15 @@ class CircuitBreaker:
     def state(self) -> CircuitState:
         return self._state
 
+    @property
+    def opened_at(self) -> float:
+        """When the circuit last opened (by its clock); meaningful unless closed."""
+        return self._opened_at
+
+    def probe_due(self) -> bool:
+        """Open or half-open, and a probe may go now."""
+        return self._state != "closed" and self.available()
+
     def available(self) -> bool:
         """Whether a call could go through now (does not take the probe)."""
         if self._state == "closed":
@@ -79,7 +95,7 @@ class CircuitBreaker:
                 self._set("closed")
             return
         self._consecutive += 1
-        if self._state == "half_open":
+        if self._state != "closed":  # a failed probe, or a failed call in panic
             self._open()
             return
         failed = self._recent.count(False)
@@ -90,7 +106,8 @@ class CircuitBreaker:
             self._open()
 
     def release(self) -> None:
-        """The call that took permission ended without an outcome."""
+        """The call that took permission ended without an outcome (cancelled, or
+        429: the deployment is at capacity, which says nothing of its health)."""
         if self._state == "half_open":
             self._probe_at = None
 

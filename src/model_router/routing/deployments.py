@@ -3,9 +3,14 @@
 A deployment is one (provider account, upstream model) pair with a weight and
 optional RPM/TPM caps. Traffic is spread by weight, scaled down for
 deployments that fail (by their recent error rate) or are slow (by their
-median latency against the fastest sibling's); deployments whose circuit is
-open or that are at a cap get none, and ones cooling down after a retry-after
-go last.
+median latency against the fastest sibling's); a deployment whose circuit is
+due a probe goes first (one call tells whether it recovered), deployments
+whose circuit is open or that are at a cap get none, and ones cooling down
+after a retry-after go last (they are still tried: a retry-after never makes
+the router refuse a call it could make).
+
+When no deployment of a request's models is usable only because circuits
+are open, `panic_order` gives the ones to call anyway, open longest first.
 """
 
 from __future__ import annotations
@@ -114,13 +119,18 @@ def effective_weight(deployment: Deployment, siblings: Sequence[Deployment]) -> 
 
 
 def order(deployments: Sequence[Deployment], rng: random.Random) -> list[Deployment]:
-    """The order to try deployments in: weighted random without replacement over
-    the usable ones, cooling ones after them; open or capped ones not at all."""
+    """The order to try deployments in: those due a circuit probe, then weighted
+    random without replacement over the other usable ones, cooling ones after
+    them; open or capped ones not at all."""
     usable = [d for d in deployments if d.usable()]
-    ready = [d for d in usable if not d.cooling()]
+    probes = sorted(
+        (d for d in usable if d.state.circuit.probe_due() and not d.cooling()),
+        key=lambda d: d.state.circuit.opened_at,
+    )
+    ready = [d for d in usable if not d.cooling() and d not in probes]
     cooling = sorted((d for d in usable if d.cooling()), key=lambda d: d.state.cooling_until)
     if len(ready) <= 1:  # the common case: nothing to weigh
-        return ready + cooling
+        return probes + ready + cooling
     weights = [effective_weight(d, ready) for d in ready]
     picked: list[Deployment] = []
     while ready:
@@ -134,4 +144,15 @@ def order(deployments: Sequence[Deployment], rng: random.Random) -> list[Deploym
                 break
         picked.append(ready.pop(index))
         weights.pop(index)
-    return picked + cooling
+    return probes + picked + cooling
+
+
+def panic_order(deployments: Sequence[Deployment]) -> list[Deployment]:
+    """Panic routing: the deployments to call although their circuit is open (or
+    half-open with its probe out), open longest first; each once, no duplicates.
+    Capped deployments stay out: a cap is the operator's limit, not a failure."""
+    seen: dict[str, Deployment] = {}
+    for d in deployments:
+        if not d.state.circuit.available() and not d.at_cap():
+            seen.setdefault(d.name, d)
+    return sorted(seen.values(), key=lambda d: d.state.circuit.opened_at)

@@ -28,6 +28,8 @@ class DeploymentStats:
         self.failures = 0
         self.last_error: str | None = None
         self.last_error_at: float | None = None
+        self.panics = 0  # calls made on an open circuit (panic routing)
+        self.last_panic_at: float | None = None
 
     def record(self, ok: bool, latency_ms: int, error: str | None = None) -> None:
         now = self._clock()
@@ -36,6 +38,10 @@ class DeploymentStats:
         if not ok:
             self.failures += 1
             self.last_error, self.last_error_at = error, now
+
+    def record_panic(self) -> None:
+        self.panics += 1
+        self.last_panic_at = self._clock()
 
     @property
     def samples(self) -> int:

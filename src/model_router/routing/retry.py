@@ -10,6 +10,10 @@ The wait before retrying the same deployment is its `retry-after` when it
 sent one, else exponential backoff with equal jitter: attempt n (from 0)
 waits between half and all of min(cap, base x 2^n). Trying a different
 deployment needs no wait.
+
+A 429 is retried like a failure but is no failure of the deployment: it is
+at capacity, not broken, so it never counts towards opening its circuit
+(`at_capacity`).
 """
 
 from __future__ import annotations
@@ -64,3 +68,8 @@ def retry_after(exc: RouterError) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None  # an HTTP date: treated as no hint
+
+
+def at_capacity(exc: RouterError) -> bool:
+    """An upstream 429: the deployment is busy, not broken."""
+    return isinstance(exc, UpstreamError) and exc.upstream_status == 429

@@ -7,6 +7,9 @@ deadline), keeping every deployment's health.
 
 `attempt(deployment, timeout)` makes one upstream call; for a stream it
 returns once the first content arrived, so failures before it are retried.
+When open circuits leave nothing to call in the whole chain, the deployments
+open longest are called anyway ("panic"); a 429 never counts towards opening
+a circuit (docs/routing.md).
 `router.on_circuit_change` holds callbacks `(deployment_name, state)`.
 """
 
@@ -18,6 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -31,9 +35,9 @@ from model_router.errors import (
 from model_router.routing import auto
 from model_router.routing.circuit import CircuitPolicy, CircuitState, Listener
 from model_router.routing.config import RoutingConfig
-from model_router.routing.deployments import Deployment, order
+from model_router.routing.deployments import Deployment, order, panic_order
 from model_router.routing.errors import ContextTooLong, DeadlineExceeded, NoDeploymentAvailable
-from model_router.routing.retry import RetryPolicy, retry_after, verdict
+from model_router.routing.retry import RetryPolicy, at_capacity, retry_after, verdict
 from model_router.routing.route import Route
 from model_router.routing.table import RoutingTable
 from model_router.routing.tokens import (
@@ -60,7 +64,8 @@ class Plan:
     output_tokens: int
     estimated_cost: Decimal | None = None
     default_cost: Decimal | None = None
-    notes: list[str] = field(default_factory=list)  # models skipped before any call
+    # Said in the routing reason: models skipped before any call, panic routing.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def is_auto(self) -> bool:
@@ -95,6 +100,15 @@ def attempt_record(
         "latency_ms": round((time.perf_counter() - started) * 1000),
         "error": error,
     }
+
+
+def _why_unusable(route: Route) -> str:
+    """Why no deployment of a model can be called now."""
+    if not route.deployments:
+        return "no deployment"
+    if all(d.at_cap() for d in route.deployments):
+        return "every deployment at its rpm/tpm cap"
+    return "no healthy deployment"
 
 
 class Router:
@@ -201,25 +215,71 @@ class Router:
 
         `attempts` receives one record per upstream call; `started` is the
         request's `time.perf_counter()` at arrival, from which the deadline runs.
+        When open circuits leave no deployment of any of the plan's models to
+        call, the request is tried anyway on those open longest (`_panic`).
         """
         deadline = started + self.retry.deadline
+        before = len(attempts)
         last: RouterError | None = None
-        skipped: list[str] = []
         for route in plan.routes:
             candidates = order(route.deployments, self._rng)
             if not candidates:
-                skipped.append(f"{route.name} (no healthy deployment)")
                 continue
             outcome = await self._run_route(route, candidates, attempt, attempts, deadline)
             if isinstance(outcome, RouterError):
-                last = outcome
+                if last is None or not isinstance(outcome, NoDeploymentAvailable):
+                    last = outcome  # an upstream's error says more than "none free"
                 continue
             return outcome
-        if last is not None:
+        if len(attempts) == before:  # open circuits (or caps) left nothing to call
+            panicked = await self._panic(plan, attempt, attempts, deadline)
+            if panicked is not None:
+                if isinstance(panicked, RouterError):
+                    raise panicked
+                return panicked
+        if last is not None and len(attempts) > before:
             raise last
         raise NoDeploymentAvailable(
-            "No deployment can take the request now: " + ", ".join(skipped) + "."
+            "No deployment can take the request now: "
+            + ", ".join(f"{r.name} ({_why_unusable(r)})" for r in plan.routes)
+            + "."
         )
+
+    async def _panic(
+        self,
+        plan: Plan,
+        attempt: Attempt[T],
+        attempts: list[dict[str, Any]],
+        deadline: float,
+    ) -> tuple[T, Deployment] | RouterError | None:
+        """Panic routing: every deployment of the plan's models has an open
+        circuit, so rather than refuse, call them anyway, open longest first,
+        each once and at most `max_retries + 1` calls. None: nothing to call
+        (every deployment is at its cap)."""
+        candidates = panic_order([d for r in plan.routes for d in r.deployments])
+        if not candidates:
+            return None
+        models = ", ".join(r.name for r in plan.routes)
+        plan.notes.append(
+            f"panic: every deployment of {models} has an open circuit, "
+            f"so the one open longest ({candidates[0].name}) is tried anyway"
+        )
+        last: RouterError | None = None
+        for deployment in candidates[: self.retry.max_retries + 1]:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise DeadlineExceeded(self._deadline_message(attempts, last))
+            log.info("panic routing: calling %s although its circuit is open", deployment.name)
+            result, error = await self._attempt(
+                deployment, attempt, attempts, remaining, panic=True
+            )
+            if error is None:
+                return result, deployment  # type: ignore[return-value]
+            if isinstance(error, DeadlineExceeded) or verdict(error) == "stop":
+                raise error
+            last = error
+            self._cool(deployment, error)
+        return last
 
     async def _run_route(
         self,
@@ -263,16 +323,23 @@ class Router:
                 candidates.remove(deployment)
                 continue
             tried.add(deployment.name)
-            hint = retry_after(error)
-            if hint is not None:
+            if (hint := self._cool(deployment, error)) is not None:
+                hinted.add(deployment.name)
                 if hint > self.retry.retry_after_max:
                     candidates.remove(deployment)  # longer than we wait: go elsewhere
-                deployment.state.cooling_until = deployment.clock() + hint
-                hinted.add(deployment.name)
             tries += 1
         return last or NoDeploymentAvailable(
             f"No deployment of {route.name} can take the request now."
         )
+
+    @staticmethod
+    def _cool(deployment: Deployment, error: RouterError) -> float | None:
+        """Honour the upstream's retry-after (returned), if it sent one: the
+        deployment goes last in the order until then; it is not refused."""
+        hint = retry_after(error)
+        if hint is not None:
+            deployment.state.cooling_until = deployment.clock() + hint
+        return hint
 
     async def _attempt(
         self,
@@ -280,20 +347,33 @@ class Router:
         attempt: Attempt[T],
         attempts: list[dict[str, Any]],
         remaining: float,
+        *,
+        panic: bool = False,
     ) -> tuple[T | None, RouterError | None]:
-        """One upstream call: (result, None) or (None, its error); health recorded."""
+        """One upstream call: (result, None) or (None, its error); health recorded.
+
+        `panic`: the call is made although the circuit is open; its record says
+        so. A 429 is no outcome for the circuit (at capacity, not broken)."""
         state = deployment.state
         state.usage.add_request()
+        if panic:
+            state.stats.record_panic()
         began = time.perf_counter()
         outcome: bool | None = None
+
+        def record(status: int, error: str | None) -> dict[str, Any]:
+            entry = attempt_record(deployment, status, began, error)
+            if panic:
+                entry["panic"] = True
+            attempts.append(entry)
+            return entry
+
         limit = min(remaining, self.retry.attempt_timeout)
         try:
             async with asyncio.timeout(limit):
                 result = await attempt(deployment, limit)
             outcome = True
-            record = attempt_record(deployment, 200, began, None)
-            attempts.append(record)
-            state.stats.record(True, record["latency_ms"])
+            state.stats.record(True, record(200, None)["latency_ms"])
             return result, None
         except TimeoutError:
             outcome = False
@@ -301,9 +381,7 @@ class Router:
             message = f"{deployment.name}: no answer within {limit:g}s" + (
                 " (the request's deadline)" if deadline else ""
             )
-            record = attempt_record(deployment, 504, began, message)
-            attempts.append(record)
-            state.stats.record(False, record["latency_ms"], message)
+            state.stats.record(False, record(504, message)["latency_ms"], message)
             if deadline:
                 return None, DeadlineExceeded(
                     self._deadline_message(attempts, None), provider=deployment.provider
@@ -316,23 +394,23 @@ class Router:
                 retryable=True,
             )
         except ProviderNotConfigured as exc:  # our configuration, not the deployment's health
-            attempts.append(attempt_record(deployment, exc.status_code, began, exc.message))
+            record(exc.status_code, exc.message)
             return None, exc
         except RouterError as exc:
             kind = verdict(exc)
             status = getattr(exc, "upstream_status", None) or exc.status_code
-            record = attempt_record(deployment, status, began, exc.message)
-            attempts.append(record)
-            # A request's own fault (a 400) shows the deployment up, not failing.
-            outcome = kind == "stop"
-            if not outcome:
-                state.stats.record(False, record["latency_ms"], exc.message)
+            entry = record(status, exc.message)
+            if kind != "stop":
+                state.stats.record(False, entry["latency_ms"], exc.message)
+            # A request's own fault (a 400) shows the deployment up, not failing;
+            # a 429 shows it at capacity: no outcome for the circuit.
+            outcome = None if at_capacity(exc) else kind == "stop"
             return None, exc
         finally:
-            if outcome is None:
-                state.circuit.release()
-            else:
+            if outcome is not None:
                 state.circuit.record(outcome)
+            elif not panic:  # a panic call never took the probe
+                state.circuit.release()
 
     def _deadline_message(self, attempts: list[dict[str, Any]], last: RouterError | None) -> str:
         tail = f"; last error: {last.message}" if last is not None else ""
@@ -378,6 +456,29 @@ class Router:
                     "last_error": stats.last_error,
                     "at_capacity": d.at_cap(),
                     "cooling_down": d.cooling(),
+                    "panic_calls": stats.panics,
+                    "last_panic_at": _iso(stats.last_panic_at),
                 }
             )
         return out
+
+    def in_panic(self) -> list[str]:
+        """The models whose requests now go through on open circuits (panic
+        routing): no deployment of the model or of its fallbacks is usable, and
+        some of them are open rather than capped."""
+        out = []
+        for route in self.table.all():
+            chain = [route]
+            for name in route.fallbacks:
+                try:
+                    chain.append(self.table.get(name))
+                except RouterError:
+                    continue
+            deployments = [d for r in chain for d in r.deployments]
+            if not any(d.usable() for d in deployments) and panic_order(deployments):
+                out.append(route.name)
+        return out
+
+
+def _iso(at: float | None) -> str | None:
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat()

@@ -183,6 +183,11 @@ class RouteAttempt(_Out):
     status: int | None = Field(description="HTTP status: the upstream's, or 502/504 unreachable")
     latency_ms: int | None
     error: str | None
+    panic: bool = Field(
+        default=False,
+        description="Made although the deployment's circuit was open: every deployment "
+        "of the model and its fallbacks was open (panic routing)",
+    )
 
 
 class RequestDetail(_Out):

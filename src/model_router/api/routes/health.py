@@ -36,13 +36,17 @@ async def ready(state: State) -> JSONResponse:
 @router.get("/health/providers", summary="Each deployment's circuit, error rate and latency")
 async def providers(state: State, _key: CurrentKey) -> JSONResponse:
     """Per deployment: circuit state (closed, open, half_open), recent error rate,
-    p50/p95 latency of successful calls (time to first content for streams)."""
-    deployments = state.chat.router.health()
+    p50/p95 latency of successful calls (time to first content for streams), and
+    the calls made on its open circuit (panic routing). `panic`: the models whose
+    requests now go through on open circuits, none of their deployments healthy."""
+    router = state.chat.router
+    deployments = router.health()
     unhealthy = sum(d["state"] != "closed" for d in deployments)
     return JSONResponse(
         {
             "status": "degraded" if unhealthy else "ok",
             "unhealthy": unhealthy,
+            "panic": router.in_panic(),
             "deployments": deployments,
         }
     )
