@@ -209,7 +209,10 @@ async def usage_summary(
         total_requests=total.requests,
         successful_requests=total.successful,
         failed_requests=total.requests - total.successful,
-        success_rate=round(100 * total.successful / total.requests, 2) if total.requests else 0.0,
+        success_rate=round(total.successful / total.requests, 4) if total.requests else 0.0,
+        success_rate_percent=round(100 * total.successful / total.requests, 2)
+        if total.requests
+        else 0.0,
         total_input_tokens=total.input_tokens,
         total_output_tokens=total.output_tokens,
         total_tokens=total.total_tokens,
@@ -388,7 +391,7 @@ async def list_catalogue(session: AsyncSession) -> list[CatalogueModel]:
     )
     return [
         CatalogueModel(
-            id=model.id,
+            uuid=model.id,
             model_id=model.model_id,
             provider=provider,
             display_name=model.display_name,

@@ -21,7 +21,7 @@ from model_router.errors import InvalidRequest, NotFound, PermissionDenied
 from model_router.jsonutil import dumps
 from model_router.schemas.analytics import (
     Caller,
-    CatalogueList,
+    CatalogueModel,
     CostBreakdown,
     RequestDetail,
     RequestPage,
@@ -176,10 +176,16 @@ async def get_request(request_id: str, key: CurrentKey, state: State) -> Respons
     return _json(detail)
 
 
-@router.get("/v1/analytics/models", response_model=CatalogueList, summary="Models and prices")
+@router.get(
+    "/v1/analytics/models",
+    response_model=list[CatalogueModel],
+    summary="Models and prices",
+    description="A bare JSON array, as the original design has it.",
+)
 async def list_models(_key: CurrentKey, state: State) -> Response:
     async with state.sessions() as session:
-        return _json(CatalogueList(models=await queries.list_catalogue(session)))
+        models = await queries.list_catalogue(session)
+    return Response(dumps([m.model_dump() for m in models]), media_type="application/json")
 
 
 @router.get("/v1/analytics/me", response_model=Caller, summary="The calling key")
