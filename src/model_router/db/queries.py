@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from model_router.db import rollup
+from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Model, Provider, Request, User
 from model_router.schemas.analytics import (
     CatalogueModel,
@@ -75,6 +76,7 @@ class RequestFilter:
     search: str | None = None  # a case-insensitive substring of the prompt, taken literally
     start: date | datetime | None = None
     end: date | datetime | None = None
+    tags: tuple[str, ...] = ()  # NAME (present) or NAME=VALUE; every one must match
 
 
 # --- building blocks -------------------------------------------------------------
@@ -281,6 +283,7 @@ def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnEle
         where.append(Request.model == filters.model)
     if filters.status is not None:
         where.append(Request.status == filters.status)
+    where.extend(tag_condition(tag) for tag in filters.tags)
     if filters.search:
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
