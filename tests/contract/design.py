@@ -62,7 +62,8 @@ def _blocks(lines: list[str]) -> list[tuple[str | None, str, str]]:
     return out
 
 
-def _curls(script: str) -> list[Curl]:
+def curls(script: str) -> list[Curl]:
+    """Every `curl` command of a shell snippet: method, path and query, headers, body."""
     words = shlex.split(script.replace("\\\n", " "), comments=True)
     starts = [i for i, word in enumerate(words) if word == "curl"]
     found = []
@@ -112,7 +113,7 @@ def sections(text: str | None = None) -> list[Section]:
             elif language == "json" and label == "Response":
                 section.response = json.loads(block)
             elif language == "bash":
-                section.curls += _curls(block)
+                section.curls += curls(block)
         found.append(section)
     return found
 
