@@ -122,7 +122,7 @@ async function overviewMatches(page, key, params, label) {
   const latency = await stat(page, "stat-latency");
   equal(latency.exact, usage.average_latency_ms === null ? "" : String(usage.average_latency_ms), `${label}: average latency equals the API's`);
   const success = await stat(page, "stat-success");
-  equal(Number(success.exact), usage.success_rate, `${label}: success rate equals the API's`);
+  equal(Number(success.exact), usage.success_rate_percent, `${label}: success rate equals the API's`);
   return usage;
 }
 
@@ -246,6 +246,12 @@ try {
   await page.getByRole("button", { name: "Clear filters" }).click();
   await eventually(() => tableTotal(page), all, "clearing the filters shows every request again");
 
+  await page.getByTestId("filter-tags").fill("team=browser");
+  const tagged = await eventually(() => tableTotal(page), (await apiGet(ADMIN_KEY, "/v1/analytics/requests", { ...window30, tag: "team=browser" })).total, "the tag filter counts what the API counts");
+  check(tagged > 0 && tagged < all, "the tag filter narrows the table");
+  await page.getByRole("button", { name: "Clear filters" }).click();
+  await eventually(() => tableTotal(page), all, "clearing the tag filter shows every request again");
+
   await page.getByTestId("sort-total_cost_usd").click();
   const byCost = await apiGet(ADMIN_KEY, "/v1/analytics/requests", { ...window30, sort: "-total_cost_usd" });
   await eventually(() => firstRow(page), byCost.requests[0].id, "sorting by cost puts the most expensive request first");
@@ -291,9 +297,9 @@ try {
   // --- models and the price calculator --------------------------------------------------------
   await page.getByRole("link", { name: "Models" }).click();
   await page.getByTestId("models-table").waitFor();
-  const catalogue = (await apiGet(ADMIN_KEY, "/v1/analytics/models")).models;
+  const catalogue = await apiGet(ADMIN_KEY, "/v1/analytics/models"); // a bare array
   const mini4o = catalogue.find((m) => m.model_id === "gpt-4o-mini" && m.is_active);
-  await page.getByTestId("calc-model").selectOption(mini4o.id);
+  await page.getByTestId("calc-model").selectOption(mini4o.uuid);
   await page.getByTestId("calc-input").fill("1000000");
   await page.getByTestId("calc-output").fill("1000000");
   const exact = (input, output) =>

@@ -12,13 +12,16 @@ export class ApiError extends Error {
   }
 }
 
-export type Params = Record<string, string | number | null | undefined>;
+/** Query parameters; a list repeats its name (`tag=a&tag=b`). */
+export type Params = Record<string, string | number | string[] | null | undefined>;
 
 function query(params: Params | undefined): string {
   if (!params) return "";
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
-    if (value !== null && value !== undefined && value !== "") search.set(name, String(value));
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== null && item !== undefined && item !== "") search.append(name, String(item));
+    }
   }
   const text = search.toString();
   return text ? `?${text}` : "";
@@ -105,6 +108,7 @@ export interface ModelUsage {
   input_tokens: number;
   output_tokens: number;
   total_cost_usd: Money;
+  cost_usd: Money; // the original design's name for total_cost_usd
   average_latency_ms: number | null;
 }
 
@@ -112,6 +116,7 @@ export interface ProviderUsage {
   provider: string | null;
   requests: number;
   total_cost_usd: Money;
+  cost_usd: Money;
 }
 
 export interface DailyStats {
@@ -123,6 +128,7 @@ export interface DailyStats {
   output_tokens: number;
   total_tokens: number;
   total_cost_usd: Money;
+  cost_usd: Money;
   average_latency_ms: number | null;
 }
 
@@ -133,7 +139,8 @@ export interface Usage {
   total_requests: number;
   successful_requests: number;
   failed_requests: number;
-  success_rate: number;
+  success_rate: number; // 0-1, as the original design has it
+  success_rate_percent: number; // 0-100
   total_input_tokens: number;
   total_output_tokens: number;
   total_tokens: number;
@@ -141,6 +148,7 @@ export interface Usage {
   reasoning_tokens: number;
   total_cost_usd: Money;
   average_latency_ms: number | null;
+  avg_latency_ms: number | null; // the original design's name for average_latency_ms
   requests_with_unknown_cost: number;
   by_model: ModelUsage[];
   by_provider: ProviderUsage[];
@@ -210,8 +218,10 @@ export interface RequestDetail {
   [optional: string]: unknown;
 }
 
+/** GET /v1/analytics/models answers a bare array of these. */
 export interface CatalogueModel {
-  id: string;
+  id: number; // the original design's integer id
+  uuid: string; // what a request's model_id refers to
   model_id: string;
   provider: string;
   display_name: string;

@@ -13,6 +13,8 @@ function router(admin: boolean) {
         return { body: ME(admin) };
       case "/v1/analytics/users":
         return { body: '{"users":[{"id":"u2","name":"team-a","prefix":"mr-zzzz","is_admin":false,"is_active":true}]}' };
+      case "/v1/analytics/models":
+        return { body: "[]" };
       default:
         return { body: USAGE };
     }

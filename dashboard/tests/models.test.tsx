@@ -5,15 +5,15 @@ import { Models } from "../src/pages/Models";
 import { stubFetch } from "./fetch";
 
 const model = (id: string, provider: string, input: string, output: string, context: string) =>
-  `{"id":"${id}-id","model_id":"${id}","provider":"${provider}","display_name":"${id}","input_price_per_1m_tokens":${input},` +
+  `{"id":${id.length},"uuid":"${id}-id","model_id":"${id}","provider":"${provider}","display_name":"${id}","input_price_per_1m_tokens":${input},` +
   `"output_price_per_1m_tokens":${output},"cached_input_price_per_1m_tokens":null,"cache_write_price_per_1m_tokens":null,` +
   `"context_window":${context},"max_output_tokens":4096,"price_source":"genai-prices","is_active":true}`;
-const CATALOGUE = `{"models":[${[
+const CATALOGUE = `[${[
   model("gpt-4o-mini", "openai", "0.15", "0.6", "128000"),
   model("claude-opus-4-5", "anthropic", "5", "25", "200000"),
   model("mystery", "openai", "null", "null", "null"),
   model("gemini-flash", "gemini", "0.3", "2.5", "1048576"),
-].join(",")}]}`;
+].join(",")}]`;
 
 describe("models", () => {
   it("sorts by price, unknown prices last, both ways", async () => {

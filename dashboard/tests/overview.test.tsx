@@ -2,13 +2,16 @@ import { render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { Overview } from "../src/pages/Overview";
 import { presetRange } from "../src/range";
-import { USAGE, stubFetch } from "./fetch";
+import { type Call, USAGE, stubFetch } from "./fetch";
+
+/** The usage answer, and an empty catalogue (a bare array, as the API answers it). */
+const usage = (body: string) => (call: Call) => ({ body: call.url.pathname === "/v1/analytics/models" ? "[]" : body });
 
 const RANGE = presetRange("7", new Date("2026-11-26T12:00:00Z"));
 
 describe("overview", () => {
   it("shows the usage API's totals, the cost exactly", async () => {
-    const calls = stubFetch(() => ({ body: USAGE }));
+    const calls = stubFetch(usage(USAGE));
     render(<Overview apiKey="mr-k" range={RANGE} userId="" />);
     const cost = await screen.findByTestId("stat-cost");
     expect(cost).toHaveTextContent("$12,345.68");
@@ -27,7 +30,7 @@ describe("overview", () => {
       '"requests_with_unknown_cost":2,',
       '"requests_with_unknown_cost":2,"cache_hits":40,"cache_hit_rate":12.5,"cache_saved_cost_usd":3.000000000001,"routing_saved_usd":0.5,',
     );
-    stubFetch(() => ({ body: withSavings }));
+    stubFetch(usage(withSavings));
     render(<Overview apiKey="mr-k" range={RANGE} userId="" />);
     const cache = await screen.findByTestId("stat-cache_saved_cost_usd");
     expect(cache).toHaveAttribute("data-exact", "3.000000000001");
@@ -36,14 +39,14 @@ describe("overview", () => {
   });
 
   it("has no savings cards when the API has no such fields", async () => {
-    stubFetch(() => ({ body: USAGE }));
+    stubFetch(usage(USAGE));
     render(<Overview apiKey="mr-k" range={RANGE} userId="" />);
     await screen.findByTestId("stat-cost");
     expect(screen.queryByText(/Saved by/)).not.toBeInTheDocument();
   });
 
   it("asks for one key's usage when an admin picked one", async () => {
-    const calls = stubFetch(() => ({ body: USAGE }));
+    const calls = stubFetch(usage(USAGE));
     render(<Overview apiKey="mr-k" range={{ preset: "custom", start: "2026-11-01", end: "2026-11-10" }} userId="u-1" />);
     await screen.findByTestId("stat-cost");
     expect(Object.fromEntries(calls[0].url.searchParams)).toEqual({ days: "10", end_date: "2026-11-10", user_id: "u-1" });
@@ -52,9 +55,9 @@ describe("overview", () => {
   it("calls the cost of a model without a price unknown, not $0", async () => {
     const unpriced = USAGE.replace('"total_cost_usd":345.678901234566,"average_latency_ms":1300.25', '"total_cost_usd":0,"average_latency_ms":1300.25');
     const catalogue =
-      '{"models":[{"id":"m1","model_id":"claude-haiku-4-5","provider":"anthropic","display_name":"x","input_price_per_1m_tokens":null,' +
+      '[{"id":1,"uuid":"m1","model_id":"claude-haiku-4-5","provider":"anthropic","display_name":"x","input_price_per_1m_tokens":null,' +
       '"output_price_per_1m_tokens":null,"cached_input_price_per_1m_tokens":null,"cache_write_price_per_1m_tokens":null,' +
-      '"context_window":null,"max_output_tokens":null,"price_source":"manual","is_active":true}]}';
+      '"context_window":null,"max_output_tokens":null,"price_source":"manual","is_active":true}]';
     stubFetch((call) => ({ body: call.url.pathname === "/v1/analytics/models" ? catalogue : unpriced }));
     render(<Overview apiKey="mr-k" range={RANGE} userId="" />);
     const table = await screen.findByTestId("by-model");
@@ -65,7 +68,7 @@ describe("overview", () => {
 
   it("has an empty state with a first request to send", async () => {
     const empty = USAGE.replace('"total_requests":1234', '"total_requests":0');
-    stubFetch(() => ({ body: empty }));
+    stubFetch(usage(empty));
     render(<Overview apiKey="mr-k" range={RANGE} userId="" />);
     expect(await screen.findByTestId("empty")).toHaveTextContent("No requests in this range");
     expect(screen.getByTestId("empty")).toHaveTextContent("/v1/chat/completions");

@@ -11,7 +11,7 @@ const ROW = (id: string, cost: string | null, status = "success") =>
   `"error_message":${status === "error" ? '"openai: upstream said no"' : "null"},"is_stream":false,"user_id":null}`;
 
 function answer(call: Call) {
-  if (call.url.pathname === "/v1/analytics/models") return { body: '{"models":[]}' };
+  if (call.url.pathname === "/v1/analytics/models") return { body: "[]" };
   const rows = call.url.searchParams.get("status") === "error" ? [ROW("b", "null", "error")] : [ROW("a", "0.0000045"), ROW("b", "null", "error")];
   return { body: `{"requests":[${rows.join(",")}],"total":${rows.length === 1 ? 1 : 41},"page":1,"per_page":20,"total_pages":3}` };
 }
@@ -54,6 +54,22 @@ describe("the request log", () => {
     expect(lastLogQuery(calls).sort).toBe("total_cost_usd");
   });
 
+  it("filters by tags, each sent as its own tag parameter", async () => {
+    const calls = stubFetch(answer);
+    render(<Harness />);
+    await screen.findByTestId("requests-total");
+    await userEvent.type(screen.getByLabelText("Tags"), " team=search, canary ,");
+    await vi.waitFor(() => {
+      const log = calls.filter((c) => c.url.pathname === "/v1/analytics/requests");
+      expect(log[log.length - 1].url.searchParams.getAll("tag")).toEqual(["team=search", "canary"]);
+    });
+    expect(lastLogQuery(calls).page).toBe("1");
+    expect(screen.getByRole("button", { name: "Clear filters" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Clear filters" }));
+    expect(screen.getByLabelText("Tags")).toHaveValue("");
+    await vi.waitFor(() => expect(lastLogQuery(calls).tag).toBeUndefined());
+  });
+
   it("pages forward", async () => {
     const calls = stubFetch(answer);
     render(<Harness />);
@@ -77,7 +93,7 @@ describe("the request log", () => {
   it("says when nothing matches", async () => {
     stubFetch((call) =>
       call.url.pathname === "/v1/analytics/models"
-        ? { body: '{"models":[]}' }
+        ? { body: "[]" }
         : { body: '{"requests":[],"total":0,"page":1,"per_page":20,"total_pages":0}' },
     );
     render(<Harness />);

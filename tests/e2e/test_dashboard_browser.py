@@ -123,8 +123,9 @@ def served(own_database: str, openai_upstream: Mock) -> Iterator[Served]:
     with ServerThread(create_app(settings), lifespan="on") as server:
         headers = {"authorization": f"Bearer {user}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
-            for n in range(USER_CALLS):
-                assert chat(client, f"dashboard call {n}").status_code == 200
+            for n in range(USER_CALLS):  # the first is tagged, for the tag filter
+                tags = {"metadata": {"team": "browser"}} if n == 0 else {}
+                assert chat(client, f"dashboard call {n}", **tags).status_code == 200
         backend = "postgres" if "postgresql" in database_url else "sqlite"
         yield Served(server.url, admin, user, backend)
 

@@ -228,7 +228,7 @@ async def test_usage_totals_are_exact_and_scoped_to_the_user(
     )
     assert result.total_requests == 6  # not the old, the future, nor B's
     assert (result.successful_requests, result.failed_requests) == (5, 1)
-    assert result.success_rate == 83.33
+    assert (result.success_rate, result.success_rate_percent) == (0.8333, 83.33)
     assert result.total_input_tokens == 1315
     assert result.total_output_tokens == 175
     assert result.total_tokens == 1490
@@ -253,6 +253,7 @@ async def test_usage_breaks_down_by_model_and_provider(
             "input_tokens": 305,
             "output_tokens": 155,
             "total_cost_usd": Decimal("0.100000105"),
+            "cost_usd": Decimal("0.100000105"),
             "average_latency_ms": 183.33,
         },
         {
@@ -262,6 +263,7 @@ async def test_usage_breaks_down_by_model_and_provider(
             "input_tokens": 1000,
             "output_tokens": 10,
             "total_cost_usd": Decimal("0.2"),
+            "cost_usd": Decimal("0.2"),
             "average_latency_ms": 50.0,
         },
         {
@@ -271,6 +273,7 @@ async def test_usage_breaks_down_by_model_and_provider(
             "input_tokens": 10,
             "output_tokens": 10,
             "total_cost_usd": Decimal(0),
+            "cost_usd": Decimal(0),
             "average_latency_ms": 200.0,
         },
     ]

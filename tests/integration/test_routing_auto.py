@@ -29,7 +29,7 @@ def api(routed: Routed, user_key: str) -> Iterator[httpx.Client]:
 def _catalogue(api: httpx.Client) -> list[dict[str, Any]]:
     response = api.get("/v1/analytics/models")
     assert response.status_code == 200
-    return list(response.json()["models"])
+    return list(response.json())
 
 
 def _cost(model: dict[str, Any], prompt: int, output: int) -> Decimal:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from tests.conftest import Router
 from tests.governance import make_key, rows_of
-from tests.helpers import chat, request_detail
+from tests.helpers import assert_error, chat, request_detail
 
 
 def test_tags_are_stored_and_cost_groups_by_tag_and_key(
@@ -52,6 +53,50 @@ def test_tags_are_stored_and_cost_groups_by_tag_and_key(
         assert canary["groups"][0]["key_name"] == created["name"]
         bad = client.get("/v1/analytics/costs", params={"group_by": "colour"})
         assert bad.status_code == 422 and bad.json()["error"]["param"] == "group_by"
+
+
+@pytest.fixture(scope="module")
+def tagged_key(router: Router) -> str:
+    """A key with three calls: two tagged team=search and canary, one team=ads."""
+    key = router.new_key(name="tagged")
+    with router.client(key) as client:
+        for prompt, header in [("s1", "team=search, canary"), ("s2", "canary,team=search")]:
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]}
+            tags = {"x-router-tags": header}
+            assert client.post("/v1/chat/completions", json=body, headers=tags).status_code == 200
+        assert chat(client, "ads", metadata={"team": "ads"}).status_code == 200
+    return key
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (["team=search"], {"s1", "s2"}),
+        ([" team = search "], {"s1", "s2"}),  # spaces around the name and the value ignored
+        (["canary"], {"s1", "s2"}),  # present, whatever its value (here: none)
+        (["team"], {"s1", "s2", "ads"}),
+        (["team=search", "canary"], {"s1", "s2"}),  # every one must match
+        (["team=ads", "canary"], set()),
+        (["team=ad"], set()),  # a value matches whole, not as a prefix
+        (["colour"], set()),
+        ([], {"s1", "s2", "ads"}),
+    ],
+)
+def test_the_request_log_filters_by_tags_every_one_of_which_must_match(
+    router: Router, tagged_key: str, tags: list[str], expected: set[str]
+) -> None:
+    with router.client(tagged_key) as client:
+        response = client.get("/v1/analytics/requests", params={"tag": tags, "per_page": 100})
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert {r["prompt_preview"].removeprefix("user: ") for r in page["requests"]} == expected
+    assert page["total"] == len(expected)
+
+
+def test_a_bad_tag_filter_is_a_400_naming_tag_on_both_endpoints(api: httpx.Client) -> None:
+    for bad in ["=search", " ", "a\x00b", "x" * 301]:
+        for path in ("/v1/analytics/requests", "/v1/analytics/costs"):
+            assert_error(api.get(path, params={"tag": bad}), 400, param="tag")
 
 
 def test_a_normal_key_sees_only_its_own_costs(router: Router, admin: httpx.Client) -> None:

@@ -26,12 +26,12 @@ function tokensOf(text: string): number {
 
 export function Calculator({ models }: { models: CatalogueModel[] }) {
   const priced = models.filter((m) => m.input_price_per_1m_tokens !== null && m.output_price_per_1m_tokens !== null);
-  const [modelId, setModelId] = useState(priced.find((m) => m.model_id === "gpt-4o-mini")?.id ?? priced[0]?.id ?? "");
+  const [modelId, setModelId] = useState(priced.find((m) => m.model_id === "gpt-4o-mini")?.uuid ?? priced[0]?.uuid ?? "");
   const [input, setInput] = useState("1000");
   const [output, setOutput] = useState("500");
   const [cached, setCached] = useState("0");
   const [calls, setCalls] = useState("1");
-  const model = models.find((m) => m.id === modelId);
+  const model = models.find((m) => m.uuid === modelId);
   const estimate = model ? estimateCost(model, tokensOf(input), tokensOf(output), tokensOf(cached)) : null;
   const times = Math.max(tokensOf(calls), 0);
 
@@ -43,7 +43,7 @@ export function Calculator({ models }: { models: CatalogueModel[] }) {
           <span>Model</span>
           <select value={modelId} onChange={(e) => setModelId(e.target.value)} data-testid="calc-model">
             {priced.map((m) => (
-              <option key={m.id} value={m.id}>
+              <option key={m.uuid} value={m.uuid}>
                 {m.model_id} ({m.provider})
               </option>
             ))}
@@ -94,14 +94,14 @@ export function Calculator({ models }: { models: CatalogueModel[] }) {
 
 export function Models({ apiKey }: { apiKey: string }) {
   const [catalogue, reload] = useLoad(
-    (signal) => api<{ models: CatalogueModel[] }>(apiKey, "/v1/analytics/models", { signal }),
+    (signal) => api<CatalogueModel[]>(apiKey, "/v1/analytics/models", { signal }),
     [apiKey],
   );
   const [sorting, setSorting] = useState<SortingState>([{ id: "provider", desc: false }]);
   const [filter, setFilter] = useState("");
   const [showInactive, setShowInactive] = useState(false);
   const rows = useMemo(
-    () => (catalogue.data?.models ?? []).filter((m) => showInactive || m.is_active),
+    () => (catalogue.data ?? []).filter((m) => showInactive || m.is_active),
     [catalogue.data, showInactive],
   );
 
@@ -179,7 +179,7 @@ export function Models({ apiKey }: { apiKey: string }) {
 
   if (catalogue.state === "error") return <ErrorBox error={catalogue.error} onRetry={reload} />;
   if (!catalogue.data) return <Loading label="Loading the catalogue…" />;
-  if (catalogue.data.models.length === 0)
+  if (catalogue.data.length === 0)
     return (
       <Empty title="The catalogue is empty">
         <p>
@@ -190,7 +190,7 @@ export function Models({ apiKey }: { apiKey: string }) {
 
   return (
     <div>
-      <Calculator models={catalogue.data.models.filter((m) => m.is_active)} />
+      <Calculator models={catalogue.data.filter((m) => m.is_active)} />
       <section className="card" aria-labelledby="catalogue-title">
         <div className="table-head">
           <h2 id="catalogue-title">Catalogue</h2>

@@ -63,11 +63,11 @@ export function Overview({ apiKey, range, userId }: { apiKey: string; range: Ran
   );
   // Models without a price: their cost is unknown, not $0 (the usage API sums known costs only).
   const [catalogue] = useLoad(
-    (signal) => api<{ models: CatalogueModel[] }>(apiKey, "/v1/analytics/models", { signal }),
+    (signal) => api<CatalogueModel[]>(apiKey, "/v1/analytics/models", { signal }),
     [apiKey],
   );
   const unpriced = new Set(
-    (catalogue.data?.models ?? [])
+    (catalogue.data ?? [])
       .filter((m) => m.input_price_per_1m_tokens === null || m.output_price_per_1m_tokens === null)
       .map((m) => `${m.model_id}/${m.provider}`),
   );
@@ -124,10 +124,10 @@ export function Overview({ apiKey, range, userId }: { apiKey: string; range: Ran
         <StatCard
           label="Success rate"
           testId="stat-success"
-          value={data.total_requests ? `${data.success_rate.toFixed(1)}%` : "—"}
-          exact={String(data.success_rate)}
+          value={data.total_requests ? `${data.success_rate_percent.toFixed(1)}%` : "—"}
+          exact={String(data.success_rate_percent)}
           hint={`${formatInt(data.successful_requests)} succeeded`}
-          tone={data.total_requests && data.success_rate < 95 ? "warn" : undefined}
+          tone={data.total_requests && data.success_rate_percent < 95 ? "warn" : undefined}
         />
         {savings.map((s) => (
           <StatCard

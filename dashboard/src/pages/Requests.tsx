@@ -12,6 +12,7 @@ export interface RequestFilters {
   model: string;
   status: "" | "success" | "error";
   search: string;
+  tags: string; // as typed: "team=search, canary"
   page: number;
   perPage: number;
   sort: { field: SortField; desc: boolean };
@@ -21,10 +22,19 @@ export const DEFAULT_FILTERS: RequestFilters = {
   model: "",
   status: "",
   search: "",
+  tags: "",
   page: 1,
   perPage: 20,
   sort: { field: "created_at", desc: true },
 };
+
+/** "team=search, canary" -> ["team=search", "canary"]: each must match (NAME or NAME=VALUE). */
+export function parseTags(text: string): string[] {
+  return text
+    .split(",")
+    .map((tag) => tag.trim())
+    .filter(Boolean);
+}
 
 const SORTABLE = new Set<string>(["created_at", "total_cost_usd", "latency_ms"]);
 const SORT_OPTIONS: [string, string][] = [
@@ -82,9 +92,15 @@ export function Requests(props: {
     if (search !== filters.search) onFilters({ ...filters, search, page: 1 });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
+  const [tagsText, setTagsText] = useState(filters.tags);
+  const tags = useDebounced(tagsText, 300);
+  useEffect(() => {
+    if (tags !== filters.tags) onFilters({ ...filters, tags, page: 1 });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [tags]);
 
   const [models] = useLoad(
-    (signal) => api<{ models: CatalogueModel[] }>(apiKey, "/v1/analytics/models", { signal }),
+    (signal) => api<CatalogueModel[]>(apiKey, "/v1/analytics/models", { signal }),
     [apiKey],
   );
   const [page, reload] = useLoad(
@@ -96,6 +112,7 @@ export function Requests(props: {
           model: filters.model,
           status: filters.status,
           search: filters.search,
+          tag: parseTags(filters.tags),
           start_date: range.start,
           end_date: range.end,
           user_id: userId,
@@ -119,9 +136,9 @@ export function Requests(props: {
   const set = (change: Partial<RequestFilters>) => onFilters({ ...filters, page: 1, ...change });
   const sortBy = (field: SortField) =>
     set({ sort: { field, desc: filters.sort.field === field ? !filters.sort.desc : true } });
-  const modelNames = [...new Set((models.data?.models ?? []).map((m) => m.model_id))].sort();
+  const modelNames = [...new Set((models.data ?? []).map((m) => m.model_id))].sort();
   const data = page.data;
-  const filtered = Boolean(filters.model || filters.status || filters.search);
+  const filtered = Boolean(filters.model || filters.status || filters.search || parseTags(filters.tags).length);
 
   return (
     <div>
@@ -134,6 +151,17 @@ export function Requests(props: {
             placeholder="e.g. invoice"
             onChange={(e) => setSearchText(e.target.value)}
             data-testid="filter-search"
+          />
+        </label>
+        <label>
+          <span>Tags</span>
+          <input
+            type="search"
+            value={tagsText}
+            placeholder="e.g. team=search, canary"
+            title="Comma-separated; each is NAME or NAME=VALUE, and every one must match."
+            onChange={(e) => setTagsText(e.target.value)}
+            data-testid="filter-tags"
           />
         </label>
         <label>
@@ -182,6 +210,7 @@ export function Requests(props: {
             className="button"
             onClick={() => {
               setSearchText("");
+              setTagsText("");
               onFilters({ ...DEFAULT_FILTERS, sort: filters.sort, perPage: filters.perPage });
             }}
           >
@@ -196,7 +225,7 @@ export function Requests(props: {
         <Loading label="Loading requests…" />
       ) : data.total === 0 ? (
         <Empty title={filtered ? "No request matches these filters" : "No requests in this range"}>
-          <p>{filtered ? "Try another model, status or search, or a wider date range." : "Requests sent through the router appear here."}</p>
+          <p>{filtered ? "Try another model, status, tag or search, or a wider date range." : "Requests sent through the router appear here."}</p>
         </Empty>
       ) : (
         <section className={`card ${page.state === "loading" ? "is-stale" : ""}`} aria-busy={page.state === "loading"}>

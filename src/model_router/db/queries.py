@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from model_router.db import rollup
+from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Model, Provider, Request, User
 from model_router.schemas.analytics import (
     CatalogueModel,
@@ -75,6 +76,7 @@ class RequestFilter:
     search: str | None = None  # a case-insensitive substring of the prompt, taken literally
     start: date | datetime | None = None
     end: date | datetime | None = None
+    tags: tuple[str, ...] = ()  # NAME (present) or NAME=VALUE; every one must match
 
 
 # --- building blocks -------------------------------------------------------------
@@ -209,7 +211,10 @@ async def usage_summary(
         total_requests=total.requests,
         successful_requests=total.successful,
         failed_requests=total.requests - total.successful,
-        success_rate=round(100 * total.successful / total.requests, 2) if total.requests else 0.0,
+        success_rate=round(total.successful / total.requests, 4) if total.requests else 0.0,
+        success_rate_percent=round(100 * total.successful / total.requests, 2)
+        if total.requests
+        else 0.0,
         total_input_tokens=total.input_tokens,
         total_output_tokens=total.output_tokens,
         total_tokens=total.total_tokens,
@@ -278,6 +283,7 @@ def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnEle
         where.append(Request.model == filters.model)
     if filters.status is not None:
         where.append(Request.status == filters.status)
+    where.extend(tag_condition(tag) for tag in filters.tags)
     if filters.search:
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
@@ -388,7 +394,7 @@ async def list_catalogue(session: AsyncSession) -> list[CatalogueModel]:
     )
     return [
         CatalogueModel(
-            id=model.id,
+            uuid=model.id,
             model_id=model.model_id,
             provider=provider,
             display_name=model.display_name,

@@ -11,8 +11,17 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    computed_field,
+)
 
 Usd = Annotated[
     Decimal,
@@ -67,26 +76,35 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class _DesignCost(_Out):
+    """`cost_usd`, the original design's name for a group's cost, beside our `total_cost_usd`."""
+
+    total_cost_usd: Usd = Field(description="Sum of known costs; 0 when none is known.")
+
+    @computed_field(description="The original design's name for `total_cost_usd`: the same value.")  # type: ignore[prop-decorator]
+    @property
+    def cost_usd(self) -> Usd:
+        return self.total_cost_usd
+
+
 # --- GET /v1/analytics/usage ---------------------------------------------------
 
 
-class ModelUsage(_Out):
+class ModelUsage(_DesignCost):
     model: str
     provider: str | None
     requests: int
     input_tokens: int
     output_tokens: int
-    total_cost_usd: Usd = Field(description="Sum of known costs; 0 when none is known.")
     average_latency_ms: float | None
 
 
-class ProviderUsage(_Out):
+class ProviderUsage(_DesignCost):
     provider: str | None
     requests: int
-    total_cost_usd: Usd
 
 
-class DailyStats(_Out):
+class DailyStats(_DesignCost):
     date: IsoDate
     requests: int
     successful_requests: int
@@ -94,7 +112,6 @@ class DailyStats(_Out):
     input_tokens: int
     output_tokens: int
     total_tokens: int
-    total_cost_usd: Usd
     average_latency_ms: float | None
 
 
@@ -105,7 +122,13 @@ class UsageResponse(_Out):
     total_requests: int
     successful_requests: int
     failed_requests: int
-    success_rate: float = Field(description="Percentage (0-100) of successful requests; 0 if none.")
+    success_rate: float = Field(
+        description="The share (0-1) of successful requests, as the original design has it; "
+        "0 if none."
+    )
+    success_rate_percent: float = Field(
+        description="The same as a percentage (0-100), to 2 decimals; 0 if none."
+    )
     total_input_tokens: int
     total_output_tokens: int
     total_tokens: int
@@ -122,6 +145,14 @@ class UsageResponse(_Out):
     daily_stats: list[DailyStats] = Field(
         description="Every day of the window, oldest first, zero-filled."
     )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The original design's name for `average_latency_ms`: the same value."
+    )
+    @property
+    def avg_latency_ms(self) -> float | None:
+        return self.average_latency_ms
+
     # Response cache (issue 10).
     cache_lookups: int = Field(default=0, description="Requests that consulted the cache.")
     cache_hits: int = Field(default=0, description="Lookups answered from the cache.")
@@ -251,7 +282,10 @@ class RequestDetail(_Out):
 
 
 class CatalogueModel(_Out):
-    id: uuid.UUID
+    uuid: UUID = Field(
+        description="The model's UUID, which a request's `model_id` refers to (until the "
+        "original design's integer `id` replaced it, this was `id`)."
+    )
     model_id: str
     provider: str
     display_name: str
@@ -264,9 +298,13 @@ class CatalogueModel(_Out):
     price_source: str
     is_active: bool = Field(description="False when the model or its provider is disabled.")
 
-
-class CatalogueList(_Out):
-    models: list[CatalogueModel]
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The original design's integer id: stable, derived from `uuid` (its top "
+        "53 bits, so a JavaScript number holds it exactly)."
+    )
+    @property
+    def id(self) -> int:
+        return self.uuid.int >> 75
 
 
 # --- GET /v1/analytics/me and /v1/analytics/users (the dashboard) ------------------

@@ -21,7 +21,7 @@ from model_router.errors import InvalidRequest, NotFound, PermissionDenied
 from model_router.jsonutil import dumps
 from model_router.schemas.analytics import (
     Caller,
-    CatalogueList,
+    CatalogueModel,
     CostBreakdown,
     RequestDetail,
     RequestPage,
@@ -58,6 +58,26 @@ async def analytics_scope(
 Scope = Annotated[uuid.UUID | None, Depends(analytics_scope)]
 
 
+def tag_filter(
+    tag: Annotated[
+        list[str] | None,
+        Query(
+            max_length=20,
+            description="Only requests with this tag: NAME (present) or NAME=VALUE. "
+            "Repeatable; every one must match.",
+        ),
+    ] = None,
+) -> list[str]:
+    """The `tag` filters of /costs and /requests, checked alike."""
+    for item in tag or []:
+        if not item.partition("=")[0].strip() or "\x00" in item or len(item) > 300:
+            raise InvalidRequest(f"Invalid tag filter '{item[:50]}'.", param="tag")
+    return tag or []
+
+
+Tags = Annotated[list[str], Depends(tag_filter)]
+
+
 def _json(model: BaseModel) -> Response:
     return Response(dumps(model.model_dump()), media_type="application/json")
 
@@ -88,6 +108,7 @@ async def costs(
     scope: Scope,
     state: State,
     _fresh: FreshLog,
+    tags: Tags,
     group_by: Annotated[
         str,
         Query(
@@ -95,19 +116,12 @@ async def costs(
             description="key, end_user, model, or tag:NAME (a tag from metadata/x-router-tags).",
         ),
     ] = "key",
-    tag: Annotated[
-        list[str] | None,
-        Query(max_length=20, description="Only rows with this tag: NAME or NAME=VALUE."),
-    ] = None,
     model: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
 ) -> Response:
-    for item in tag or []:
-        if not item.partition("=")[0].strip() or "\x00" in item or len(item) > 300:
-            raise InvalidRequest(f"Invalid tag filter '{item[:50]}'.", param="tag")
     async with state.sessions() as session:
         breakdown = await cost_queries.cost_breakdown(
-            session, scope, group_by=group_by, days=days, tags=tag or [], model=model
+            session, scope, group_by=group_by, days=days, tags=tags, model=model
         )
     return _json(breakdown)
 
@@ -117,6 +131,7 @@ async def list_requests(
     scope: Scope,
     state: State,
     _fresh: FreshLog,
+    tags: Tags,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     model: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
@@ -135,7 +150,7 @@ async def list_requests(
     ] = "-created_at",
 ) -> Response:
     filters = queries.RequestFilter(
-        model=model, status=status, search=search, start=start_date, end=end_date
+        model=model, status=status, search=search, start=start_date, end=end_date, tags=tuple(tags)
     )
     async with state.sessions() as session:
         return _json(
@@ -176,10 +191,16 @@ async def get_request(request_id: str, key: CurrentKey, state: State) -> Respons
     return _json(detail)
 
 
-@router.get("/v1/analytics/models", response_model=CatalogueList, summary="Models and prices")
+@router.get(
+    "/v1/analytics/models",
+    response_model=list[CatalogueModel],
+    summary="Models and prices",
+    description="A bare JSON array, as the original design has it.",
+)
 async def list_models(_key: CurrentKey, state: State) -> Response:
     async with state.sessions() as session:
-        return _json(CatalogueList(models=await queries.list_catalogue(session)))
+        models = await queries.list_catalogue(session)
+    return Response(dumps([m.model_dump() for m in models]), media_type="application/json")
 
 
 @router.get("/v1/analytics/me", response_model=Caller, summary="The calling key")
