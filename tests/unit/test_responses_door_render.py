@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -517,3 +518,14 @@ def test_an_error_after_content_is_an_error_event_then_response_failed(
         "message": error.message,
     }
     assert failed["output"][0]["content"] == []  # the message item still open
+
+
+@pytest.mark.parametrize("name", ["codex/say_hi_request.json", "openai_agents/first_request.json"])
+def test_a_real_clients_request_echoes_into_a_valid_response(name: str) -> None:
+    path = Path(__file__).parent.parent / "fixtures" / name
+    request = door.to_request(orjson.loads(path.read_bytes()), {})
+
+    raw = rendered(Completion([Text("ok")], "stop", Usage()), request=request)
+
+    assert request.client_body is not None
+    assert [t["type"] for t in raw["tools"]] == [t["type"] for t in request.client_body["tools"]]
