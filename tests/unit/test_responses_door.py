@@ -238,6 +238,7 @@ def test_images_and_files_by_data_url_url_and_file_id() -> None:
             "file_data": "data:application/pdf;base64,JVBE",
         },
         {"type": "input_file", "filename": "b.pdf", "file_data": "JVBERi0x"},
+        {"type": "input_file", "filename": "n.txt", "file_data": "data:text/plain;base64,aGk="},
         {"type": "input_file", "file_url": "https://example.com/c.pdf"},
         {"type": "input_file", "file_id": "file-2"},
         audio,
@@ -252,6 +253,7 @@ def test_images_and_files_by_data_url_url_and_file_id() -> None:
         Opaque("openai", "input_image", {"type": "input_image", "file_id": "file-1"}),
         Document("application/pdf", data="JVBE", title="a.pdf"),
         Document("application/pdf", data="JVBERi0x", title="b.pdf"),
+        Document("text/plain", text="hi", title="n.txt"),
         Document("application/pdf", url="https://example.com/c.pdf"),
         Opaque("openai", "input_file", {"type": "input_file", "file_id": "file-2"}),
         Opaque("openai", "input_audio", audio),
@@ -424,6 +426,20 @@ def test_sampling_limits_user_and_reasoning_effort() -> None:
             "image_url or file_id",
         ),
         ({"input": [{"type": "item_reference", "id": "msg_9"}]}, "input.0", "names no item"),
+        (
+            {
+                "input": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "input_file", "file_data": "data:text/plain;base64,%%"}
+                        ],
+                    }
+                ]
+            },
+            "input.0.content.0.file_data",
+            "not valid base64",
+        ),
         ({"tools": [{"type": "function"}]}, "tools.0.name", "Field required"),
         ({"tool_choice": "sometimes"}, "tool_choice", "'auto', 'none' or 'required'"),
         ({"tool_choice": {"type": "function"}}, "tool_choice.name", "Field required"),

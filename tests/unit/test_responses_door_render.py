@@ -529,3 +529,23 @@ def test_a_real_clients_request_echoes_into_a_valid_response(name: str) -> None:
 
     assert request.client_body is not None
     assert [t["type"] for t in raw["tools"]] == [t["type"] for t in request.client_body["tools"]]
+
+
+def test_a_refusal_streams_as_a_last_message_item_like_the_whole_answer() -> None:
+    completion = Completion([Text("Well,")], "content_filter", Usage(), refusal="I can't.")
+
+    events = parse_sse(stream([TextDelta("Well,"), Finish("content_filter")], completion))
+
+    names = [name for name, _ in events]
+    assert names[-7:] == [
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.refusal.delta",
+        "response.refusal.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.incomplete",
+    ]
+    final = events[-1][1]["response"]
+    assert final["output"] == rendered(completion)["output"]
+    assert final["output"][1]["content"] == [{"type": "refusal", "refusal": "I can't."}]

@@ -16,8 +16,9 @@ Request -> neutral `Request` (`to_request`):
   `encrypted_content` alone -> `RedactedReasoning`; neither -> dropped.
 - Parts: `input_text` / `output_text` -> `Text`; a `refusal` sent back ->
   `Text`; `input_image` by URL or data URL -> `Image`; `input_file` inline or
-  by URL -> `Document`; anything by `file_id`, and part or item types the core
-  does not model -> `Opaque` (an OpenAI upstream only).
+  by URL -> `Document` (a `text/*` data URL decoded to plain text); anything
+  by `file_id`, and part or item types the core does not model -> `Opaque`
+  (an OpenAI upstream only).
 - Function tools -> `Tool`; every other tool (`web_search`, `mcp`, `custom`,
   ...) -> `Tool.builtin`, which only an OpenAI deployment can take.
   `tool_choice`: the modes as they are; a function, custom or built-in tool
@@ -36,6 +37,7 @@ The answer is rendered by `responses_render` (whole) and `responses_stream`.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -174,7 +176,7 @@ def _part(part: wire.ContentPart, where: str) -> Part:
     if isinstance(part, wire.InputImage):
         return _image(part, where)
     if isinstance(part, wire.InputFile):
-        return _file(part)
+        return _file(part, where)
     return _opaque(part)
 
 
@@ -189,11 +191,18 @@ def _image(part: wire.InputImage, where: str) -> Image | Opaque:
     raise InvalidRequest(f"{where}: an input_image needs image_url or file_id", param=where)
 
 
-def _file(part: wire.InputFile) -> Document | Opaque:
+def _file(part: wire.InputFile, where: str) -> Document | Opaque:
     if part.file_data:
         media_type, data = _data_url(part.file_data)
         if data is None:  # plain base64, as the SDKs send a PDF
             media_type, data = "application/pdf", part.file_data
+        if media_type and media_type.startswith("text/"):
+            try:
+                text = base64.b64decode(data, validate=True).decode("utf-8", errors="replace")
+            except ValueError as exc:
+                where += ".file_data"
+                raise InvalidRequest(f"{where}: not valid base64", param=where) from exc
+            return Document("text/plain", text=text, title=part.filename)
         return Document(media_type or "application/pdf", data=data, title=part.filename)
     if part.file_url:
         return Document("application/pdf", url=part.file_url, title=part.filename)

@@ -6,8 +6,8 @@ Output items, in the order of the model's parts: each `Reasoning` a
 `reasoning` item (its text as one `summary_text`; a signature as
 `encrypted_content`, which comes back the same way), each
 `RedactedReasoning` a `reasoning` item with `encrypted_content` only, a run
-of text one `message` item (one `output_text` part; a refusal as a
-`refusal` part), each `ToolCall` a `function_call` item (`call_id` is the
+of text one `message` item (one `output_text` part), a refusal a last
+`message` item of one `refusal` part, each `ToolCall` a `function_call` item (`call_id` is the
 tool call's id). Item ids are ours: `rs_`, `msg_` or `fc_`, the request id
 and the item's index in `output`.
 
@@ -138,10 +138,7 @@ def output_items(completion: Completion, answered: Answered) -> list[Json]:
             out.append(_item(part, answered, index))
     if completion.refusal:
         refusal = {"type": "refusal", "refusal": completion.refusal}
-        if out and out[-1]["type"] == "message":
-            out[-1]["content"].append(refusal)
-        else:
-            out.append(message_item(item_id("msg", answered, len(out)), [refusal]))
+        out.append(message_item(item_id("msg", answered, len(out)), [refusal]))
     return out
 
 

@@ -17,10 +17,13 @@ reasoning item (as its `encrypted_content`); redacted reasoning is an item
 opened and closed at once. Every event has the next `sequence_number`; ids
 and indexes are the ones the whole answer (`responses_render`) gives.
 
-An error after content is an `error` event, then `response.failed` holding
-the items so far. Each call returns the bytes it made, at once; the service
-holds them until a `Flush` (which makes nothing itself) and writes them in
-one go. `NativeFrame`s make nothing: this door has no native upstream yet.
+A refusal (known from the whole answer) is a last message item, its
+`refusal` part sent at `close`. An error after content is an `error` event,
+then `response.failed` holding the items so far.
+
+Each call returns the bytes it made, at once; the service holds them until a
+`Flush` (which makes nothing itself) and writes them in one go.
+`NativeFrame`s make nothing: this door has no native upstream yet.
 """
 
 from __future__ import annotations
@@ -93,6 +96,8 @@ class ResponsesStreamWriter:
 
     def close(self, completion: Completion, answered: Answered) -> bytes:
         frames = self._start() + self._close_item()
+        if completion.refusal:
+            frames += self._refusal(completion.refusal)
         status, incomplete = final_status(completion)
         response = response_body(
             answered,
@@ -150,6 +155,21 @@ class ResponsesStreamWriter:
         self._text += event.arguments
         return head + self._sse(
             "response.function_call_arguments.delta", self._where() | {"delta": event.arguments}
+        )
+
+    def _refusal(self, refusal: str) -> bytes:
+        """The refusal, known once the answer is whole: a message item of its own."""
+        item = message_item(item_id("msg", self._answered, len(self._items)), [], "in_progress")
+        frames = self._add(("refusal", -1), item)
+        self._open = None
+        empty, part = {"type": "refusal", "refusal": ""}, {"type": "refusal", "refusal": refusal}
+        frames += self._sse("response.content_part.added", self._where(0) | {"part": empty})
+        frames += self._sse("response.refusal.delta", self._where(0) | {"delta": refusal})
+        frames += self._sse("response.refusal.done", self._where(0) | {"refusal": refusal})
+        frames += self._sse("response.content_part.done", self._where(0) | {"part": part})
+        item |= {"content": [part], "status": "completed"}
+        return frames + self._sse(
+            "response.output_item.done", {"output_index": len(self._items) - 1, "item": item}
         )
 
     def _open_item(self, kind: str) -> bytes:
