@@ -47,3 +47,9 @@ def validator(schema_name: str) -> Draft202012Validator:
 def assert_valid(instance: Any, schema_name: str) -> None:
     errors = sorted(validator(schema_name).iter_errors(instance), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+
+
+def schema(schema_name: str) -> Any:
+    """A schema of the spec as it is (its `$ref`s unresolved)."""
+    _, spec = _registry()
+    return spec["components"]["schemas"][schema_name]

@@ -92,6 +92,9 @@ class Request:
     model is lost. Every other adapter translates the neutral fields.
     `dropped` lists the hints a translation dropped or clamped (for the
     request log); adapters append to it.
+    `client_body` is the client's body as received, for a front door that
+    echoes the request in its answer or whose conversation the service stores
+    (Responses); no adapter reads it.
     """
 
     model: str
@@ -114,6 +117,7 @@ class Request:
     frequency_penalty: float | None = None
     metadata: dict[str, Any] | None = None
     native: NativeBody | None = None
+    client_body: Json | None = None
     dropped: list[str] = field(default_factory=list)
 
     def prompt_text(self) -> str:

@@ -5,4 +5,7 @@ the neutral core (`model_router.domain`), the mirror image of `providers/`.
 - `anthropic_messages`: Anthropic's Messages API (`POST /v1/messages`) and its
   count_tokens estimate; `anthropic_render` and `anthropic_stream` render its
   answers, whole and streamed.
+- `openai_responses`: OpenAI's Responses API (`POST /v1/responses`) and the
+  conversation of a `previous_response_id`; `responses_render` and
+  `responses_stream` render its answers, whole and streamed.
 """

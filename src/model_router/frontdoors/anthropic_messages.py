@@ -39,10 +39,10 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from model_router.domain.completion import Completion
 from model_router.domain.content import (
@@ -71,11 +71,10 @@ from model_router.domain.request import (
 from model_router.errors import InvalidRequest, RouterError
 from model_router.frontdoors.anthropic_render import error_json, message_json
 from model_router.frontdoors.anthropic_stream import MessagesStreamWriter
-from model_router.frontdoors.base import Answered
+from model_router.frontdoors.base import Answered, validate
 from model_router.jsonutil import dumps
 from model_router.schemas import anthropic as wire
 
-M = TypeVar("M", bound=BaseModel)
 DEFAULT_VERSION = "2023-06-01"
 PROTOCOL_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -114,15 +113,6 @@ class MessagesDoor:
 
     def error_body(self, error: RouterError) -> bytes:
         return dumps(error_json(error))
-
-
-def validate(model: type[M], body: dict[str, Any]) -> M:
-    """The body as `model`, or a 400 naming the first field at fault."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        path, problem = wire.error_path(exc)
-        raise InvalidRequest(f"{path or 'body'}: {problem}", param=path or None) from exc
 
 
 def protocol_headers(headers: Mapping[str, str]) -> dict[str, str]:

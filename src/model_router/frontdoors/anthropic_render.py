@@ -18,8 +18,7 @@ from model_router.domain.completion import Completion, FinishReason
 from model_router.domain.content import OutputPart, Reasoning, RedactedReasoning, Text, ToolCall
 from model_router.domain.usage import Usage
 from model_router.errors import RouterError
-from model_router.frontdoors.base import Answered
-from model_router.jsonutil import dumps
+from model_router.frontdoors.base import Answered, cost_json
 
 StopReason = Literal[
     "end_turn",
@@ -91,14 +90,6 @@ def usage_json(usage: Usage, cost: Cost | None) -> dict[str, Any]:
     return out | cost_json(cost)
 
 
-def cost_json(cost: Cost | None) -> dict[str, Any]:
-    return {
-        "input_cost_usd": cost.input_usd if cost else None,
-        "output_cost_usd": cost.output_usd if cost else None,
-        "total_cost_usd": cost.total_usd if cost else None,
-    }
-
-
 def tool_input(arguments: str) -> dict[str, Any]:
     """A tool call's JSON arguments as the object Anthropic sends; arguments
     that are not a JSON object are kept under `_raw_arguments`."""
@@ -161,8 +152,3 @@ def error_json(error: RouterError) -> dict[str, Any]:
     if error.code is not None:
         body["code"] = error.code
     return {"type": "error", "error": body}
-
-
-def sse(name: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event as Anthropic frames it."""
-    return b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"

@@ -44,11 +44,10 @@ from model_router.errors import RouterError
 from model_router.frontdoors.anthropic_render import (
     error_json,
     message_id,
-    sse,
     stop_reason,
     usage_json,
 )
-from model_router.frontdoors.base import Answered
+from model_router.frontdoors.base import Answered, sse
 
 PING = sse("ping", {"type": "ping"})
 

@@ -14,12 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from model_router.costs.pricing import Cost
 from model_router.domain.completion import Completion, StreamEvent
 from model_router.domain.request import FrontDoor, Request
-from model_router.errors import RouterError
+from model_router.errors import InvalidRequest, RouterError
+from model_router.jsonutil import dumps
+from model_router.schemas.tagged import error_path
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +77,26 @@ class Door(Protocol):
         """An error in this door's shape (OpenAI's `{"error": ...}`, Anthropic's
         `{"type": "error", "error": ...}`); the status is `error.status_code`."""
         ...
+
+
+def validate(model: type[M], body: dict[str, Any]) -> M:
+    """The body as `model`, or a 400 naming the first field at fault."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        path, problem = error_path(exc)
+        raise InvalidRequest(f"{path or 'body'}: {problem}", param=path or None) from exc
+
+
+def sse(name: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event with its name, as Anthropic and the Responses API frame them."""
+    return b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"
+
+
+def cost_json(cost: Cost | None) -> dict[str, Any]:
+    """The router's cost fields, beside a door's usage (null when a price is unknown)."""
+    return {
+        "input_cost_usd": cost.input_usd if cost else None,
+        "output_cost_usd": cost.output_usd if cost else None,
+        "total_cost_usd": cost.total_usd if cost else None,
+    }

@@ -13,41 +13,23 @@ Anthropic-defined client tool such as `bash_20250124`) as `ServerTool`.
 A string `content` (or `system`, or tool result `content`) is read as one
 text block, so code past validation sees blocks only.
 
-Unions are tagged by `type` through `_by_type`, whose tags start with "~"
-so that `error_path` can drop them from a validation error's location.
+Unions are tagged by `type` through `schemas.tagged.by_type`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-)
+from pydantic import BeforeValidator, Discriminator, Field, Tag
+
+from model_router.schemas.tagged import TAG, error_path
+from model_router.schemas.tagged import Open as _Open
+from model_router.schemas.tagged import by_type as _by_type
+
+__all__ = ["TAG", "error_path"]
 
 ImageMediaType = Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
 MAX_MESSAGES = 100_000  # Anthropic's own limit on `messages`
-TAG = "~"
-
-
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-def _by_type(known: frozenset[str], fallback: str) -> Discriminator:
-    """Tag a union by the value's `type`: `~<type>` if known, else `fallback`."""
-
-    def pick(value: Any) -> str:
-        kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-        return f"{TAG}{kind}" if kind in known else fallback
-
-    return Discriminator(pick)
 
 
 def _text_if_string(value: Any) -> Any:
@@ -57,13 +39,6 @@ def _text_if_string(value: Any) -> Any:
     if not isinstance(value, list):
         raise ValueError("must be a string or a list of content blocks")
     return value
-
-
-def error_path(error: ValidationError) -> tuple[str, str]:
-    """The dotted field path and message of the most specific error."""
-    first = max(error.errors(), key=lambda e: len(e["loc"]))
-    loc = [str(p) for p in first["loc"] if not (isinstance(p, str) and p.startswith(TAG))]
-    return ".".join(loc), str(first["msg"]).removeprefix("Value error, ")
 
 
 class CacheControl(_Open):
