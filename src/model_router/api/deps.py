@@ -14,7 +14,7 @@ from model_router.errors import PermissionDenied
 from model_router.governance.governor import Governor
 from model_router.observability.operations import Operations
 from model_router.services.catalogue import Catalogue
-from model_router.services.chat import ChatService
+from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache, KeyInfo
 from model_router.services.request_log import RequestLog
@@ -32,7 +32,7 @@ class AppState:
     keys: KeyCache
     catalogue: Catalogue
     request_log: RequestLog
-    chat: ChatService
+    completions: CompletionService
     ops: Operations
     cache: ResponseCache
     experiments: Experiments

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from model_router.domain.content import OutputPart, Reasoning, Text, ToolCall
+from model_router.domain.content import OutputPart, Reasoning, RedactedReasoning, Text, ToolCall
 from model_router.domain.request import NativeBody, WireProtocol
 from model_router.domain.usage import Usage
 
@@ -34,8 +34,7 @@ class Completion:
 
     @property
     def reasoning_text(self) -> str | None:
-        texts = [p.text for p in self.parts if isinstance(p, Reasoning)]
-        return "".join(texts) if texts else None
+        return "".join(p.text for p in self.parts if isinstance(p, Reasoning)) or None
 
     @property
     def tool_calls(self) -> list[ToolCall]:
@@ -128,3 +127,61 @@ StreamEvent = (
 
 CONTENT_EVENTS = (TextDelta, ReasoningDelta, RedactedReasoningBlock, ToolCallDelta)
 """The events that mean content has begun (a stream is committed after one)."""
+
+
+class Accumulator:
+    """Collects a stream's events into the `Completion` that is priced and logged."""
+
+    __slots__ = ("_calls", "_parts", "finish", "stop_sequence", "usage")
+
+    def __init__(self) -> None:
+        self._parts: list[OutputPart] = []
+        self._calls: dict[int, ToolCall] = {}
+        self.finish: FinishReason = "stop"
+        self.stop_sequence: str | None = None
+        self.usage = Usage()
+
+    def feed(self, event: StreamEvent) -> None:
+        parts = self._parts
+        if isinstance(event, TextDelta):
+            last = parts[-1] if parts else None
+            if isinstance(last, Text):
+                last.text += event.text
+            else:
+                parts.append(Text(event.text))
+        elif isinstance(event, ReasoningDelta):
+            last = parts[-1] if parts else None
+            if isinstance(last, Reasoning) and last.signature is None:
+                last.text += event.text
+            else:
+                parts.append(Reasoning(event.text))
+        elif isinstance(event, ToolCallDelta):
+            call = self._calls.get(event.index)
+            if call is None:
+                call = self._calls[event.index] = ToolCall(id=event.id or "", name="", arguments="")
+                parts.append(call)
+            call.id = event.id or call.id
+            call.name = event.name or call.name
+            call.arguments += event.arguments
+        elif isinstance(event, ReasoningSignature):
+            last = parts[-1] if parts else None
+            if isinstance(last, Reasoning):
+                last.signature = event.signature
+            else:
+                parts.append(Reasoning("", event.signature))
+        elif isinstance(event, RedactedReasoningBlock):
+            parts.append(RedactedReasoning(event.data))
+        elif isinstance(event, Finish):
+            self.finish = event.reason
+            self.stop_sequence = event.stop_sequence
+        elif isinstance(event, UsageReport):
+            self.usage = event.usage
+
+    def completion(self) -> Completion:
+        """What was received so far (tool calls in the order they began)."""
+        return Completion(
+            parts=list(self._parts),
+            finish_reason=self.finish,
+            usage=self.usage,
+            stop_sequence=self.stop_sequence,
+        )

@@ -14,6 +14,9 @@ WIRE_PROTOCOLS: tuple[WireProtocol, ...] = ("openai", "anthropic", "gemini")
 
 FrontDoor = Literal["chat_completions", "messages", "responses", "embeddings"]
 
+ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
+"""Body fields that steer the router itself (`Request.options`), never sent upstream."""
+
 
 @dataclass(slots=True)
 class Tool:
@@ -85,6 +88,12 @@ class Request:
     model is lost. Every other adapter translates the neutral fields.
     `dropped` lists the hints a translation dropped or clamped (for the
     request log); adapters append to it.
+
+    `extras` are the client's top-level fields the core does not model, by
+    their name in the door's protocol (`logprobs`, `modalities`, ...): an
+    adapter of another protocol refuses those that would change the answer and
+    ignores the rest. `options` are the router's own fields (`models`,
+    `routing`, `cache`), never sent upstream.
     """
 
     model: str
@@ -108,6 +117,8 @@ class Request:
     metadata: dict[str, Any] | None = None
     native: NativeBody | None = None
     dropped: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def prompt_text(self) -> str:
         """The conversation as text, for the request log and its search."""

@@ -3,7 +3,7 @@
 `admit(call, candidates)` runs once the model (and any fallbacks) is known and
 before the first upstream call: allowed models (403), then one atomic store
 operation for RPM, TPM and the budget reservation (429s). `finish(call, row)`
-runs in `ChatService._record`, which every finished call passes exactly once:
+runs in `CompletionService._record`, which every finished call passes exactly once:
 it tags the row, drops its text when the key or the router says so, and
 settles the reservation with the row's actual cost and tokens (a failed or
 abandoned call costs what its row says, usually nothing).
@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.calls import Call
 from model_router.db.models import Request
 from model_router.errors import BudgetExceeded, GovernanceUnavailable, RateLimited
 from model_router.governance import limits
@@ -60,9 +61,6 @@ from model_router.governance.tags import apply_tags, scrub_text
 from model_router.routing.route import Route
 from model_router.services.keys import KeyInfo
 from model_router.settings import Settings
-
-if TYPE_CHECKING:
-    from model_router.services.chat import Call
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -28,9 +28,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from model_router.domain import ChatResult, StreamEvent, Usage, UsageReport
+from model_router.domain import Completion, StreamEvent, Usage, UsageReport
+from model_router.domain.request import Request
 from model_router.providers.base import Provider, Target
-from model_router.schemas.chat import ChatCompletionRequest
 
 Row = dict[str, Any]
 SCOPE = "model_router"
@@ -150,7 +150,7 @@ class TracedProvider:
         self._tracer = tracer
         self._server = urlsplit(inner.config.base_url).hostname or ""
 
-    def _start(self, request: ChatCompletionRequest, target: Target, stream: bool) -> Span:
+    def _start(self, request: Request, target: Target, stream: bool) -> Span:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": self.config.name,
@@ -160,7 +160,7 @@ class TracedProvider:
             "model_router.stream": stream,
         }
         for name, value in (
-            ("gen_ai.request.max_tokens", request.max_completion_tokens or request.max_tokens),
+            ("gen_ai.request.max_tokens", request.max_output_tokens),
             ("gen_ai.request.temperature", request.temperature),
             ("gen_ai.request.top_p", request.top_p),
         ):
@@ -178,12 +178,10 @@ class TracedProvider:
             span.set_attribute("http.response.status_code", upstream)
         span.set_status(Status(StatusCode.ERROR, getattr(exc, "message", None) or str(exc)))
 
-    async def complete(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> ChatResult:
+    async def complete(self, request: Request, target: Target) -> Completion:
         span = self._start(request, target, stream=False)
         try:
-            result = await self.inner.complete(request, body, target)
+            result = await self.inner.complete(request, target)
         except BaseException as exc:
             self._fail(span, exc)
             span.end()
@@ -196,16 +194,12 @@ class TracedProvider:
         span.end()
         return result
 
-    def stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
-        return self._stream(request, body, target)
+    def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
+        return self._stream(request, target)
 
-    async def _stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
+    async def _stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         span = self._start(request, target, stream=True)
-        events = self.inner.stream(request, body, target)
+        events = self.inner.stream(request, target)
         try:
             async for event in events:
                 if isinstance(event, UsageReport):

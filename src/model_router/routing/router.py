@@ -2,7 +2,7 @@
 it (attempts across deployments with retries, backoff, retry-after and a
 deadline), keeping every deployment's health.
 
-    plan = router.plan(request, body)            # before any upstream call
+    plan = router.plan(request)                  # before any upstream call
     result, deployment = await router.run(plan, attempt, log, started)
 
 `attempt(deployment, timeout)` makes one upstream call; for a stream it
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from model_router.domain.request import Request
 from model_router.errors import (
     InvalidRequest,
     ProviderNotConfigured,
@@ -41,7 +42,6 @@ from model_router.routing.tokens import (
     estimate_prompt_tokens,
     expected_output_tokens,
 )
-from model_router.schemas.chat import ChatCompletionRequest
 from model_router.services.catalogue import Catalogue
 from model_router.settings import Settings
 
@@ -67,8 +67,8 @@ class Plan:
         return self.requested == auto.AUTO
 
 
-def _models_list(body: dict[str, Any]) -> list[str]:
-    raw = body.get("models")
+def _models_list(options: dict[str, Any]) -> list[str]:
+    raw = options.get("models")
     if raw is None:
         return []
     if (
@@ -137,7 +137,7 @@ class Router:
 
     # --- planning ---------------------------------------------------------------
 
-    def plan(self, request: ChatCompletionRequest, body: dict[str, Any]) -> Plan:
+    def plan(self, request: Request) -> Plan:
         """The models to try, in order, before any upstream call."""
         prompt = estimate_prompt_tokens(request)
         output = expected_output_tokens(request)
@@ -145,12 +145,12 @@ class Router:
         if request.model == auto.AUTO:
             default = self.table.default_model
             default_cost = self._estimate(default, prompt, output)
-            limits = auto.parse_constraints(body.get("routing"))
+            limits = auto.parse_constraints(request.options.get("routing"))
             ranked = auto.rank(self.table.all(), needs, limits)
             routes = [r.route for r in ranked]
             reason = auto.explain(ranked, needs, default, default_cost)
             return Plan(auto.AUTO, routes, reason, prompt, output, ranked[0].cost, default_cost)
-        names = [request.model, *_models_list(body)]
+        names = [request.model, *_models_list(request.options)]
         routes = [self.table.get(name) for name in dict.fromkeys(names)]
         for fallback in routes[0].fallbacks:
             if fallback not in names:

@@ -37,7 +37,7 @@ async def ready(state: State) -> JSONResponse:
 async def providers(state: State, _key: CurrentKey) -> JSONResponse:
     """Per deployment: circuit state (closed, open, half_open), recent error rate,
     p50/p95 latency of successful calls (time to first content for streams)."""
-    deployments = state.chat.router.health()
+    deployments = state.completions.router.health()
     unhealthy = sum(d["state"] != "closed" for d in deployments)
     return JSONResponse(
         {
