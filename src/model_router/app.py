@@ -33,6 +33,7 @@ from model_router.api.routes import (
 from model_router.api.routes import dashboard as dashboard_route
 from model_router.api.routes import metrics as metrics_route
 from model_router.cache.service import ResponseCache
+from model_router.costs.models import Catalogue
 from model_router.db.engine import make_engine
 from model_router.governance.governor import build_governor
 from model_router.observability.lifecycle import install_drain, wait_for_database
@@ -40,7 +41,6 @@ from model_router.observability.operations import Operations
 from model_router.providers.registry import ProviderPool
 from model_router.routing.config import load_config
 from model_router.routing.router import Router
-from model_router.services.catalogue import Catalogue
 from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key

@@ -18,16 +18,16 @@ from decimal import Decimal
 from typing import Any
 
 from model_router.cache.state import CacheState
+from model_router.costs.models import ModelInfo
 from model_router.costs.pricing import Cost
 from model_router.domain.completion import Completion
+from model_router.domain.keys import KeyInfo
 from model_router.domain.request import FrontDoor, Request
 from model_router.domain.usage import Usage
 from model_router.errors import RouterError
 from model_router.ids import uuid7
 from model_router.routing.deployments import Deployment
 from model_router.routing.router import Plan
-from model_router.services.catalogue import ModelInfo
-from model_router.services.keys import KeyInfo
 
 
 @dataclass(slots=True)

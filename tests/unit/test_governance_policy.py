@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from model_router.costs.models import ModelInfo
 from model_router.costs.pricing import Price, Rates
 from model_router.errors import ModelNotAllowed, PermissionDenied
 from model_router.governance.budgets import crossed, from_pico, pico_to_nano, to_nano_ceil, to_pico
@@ -20,7 +21,6 @@ from model_router.governance.policy import (
     worst_case_usd,
 )
 from model_router.governance.tags import apply_tags, scrub_text, tags_of
-from model_router.services.catalogue import ModelInfo
 from tests.unit.routing_fixtures import model as fixture_model
 from tests.unit.routing_fixtures import route
 

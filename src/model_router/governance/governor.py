@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.calls import Call
 from model_router.db.models import Request
+from model_router.domain.keys import KeyInfo
 from model_router.errors import BudgetExceeded, GovernanceUnavailable, RateLimited
 from model_router.governance import limits
 from model_router.governance.budgets import (
@@ -59,7 +60,6 @@ from model_router.governance.store import (
 )
 from model_router.governance.tags import apply_tags, scrub_text
 from model_router.routing.route import Route
-from model_router.services.keys import KeyInfo
 from model_router.settings import Settings
 
 log = logging.getLogger(__name__)

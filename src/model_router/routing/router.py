@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from model_router.costs.models import Catalogue
 from model_router.domain.request import Request
 from model_router.errors import (
     InvalidRequest,
@@ -42,7 +43,6 @@ from model_router.routing.tokens import (
     estimate_prompt_tokens,
     expected_output_tokens,
 )
-from model_router.services.catalogue import Catalogue
 from model_router.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from typing import Any
 from model_router.cache.entry import CachedAnswer, replay
 from model_router.cache.service import FREE, ResponseCache
 from model_router.calls import Call
+from model_router.costs.models import Catalogue
 from model_router.costs.pricing import Cost, cost
 from model_router.domain.completion import (
     CONTENT_EVENTS,
@@ -26,6 +27,7 @@ from model_router.domain.completion import (
     Flush,
     StreamEvent,
 )
+from model_router.domain.keys import KeyInfo
 from model_router.domain.request import Request
 from model_router.domain.usage import Usage
 from model_router.errors import InvalidRequest, ProviderNotConfigured, RouterError, UpstreamError
@@ -37,9 +39,7 @@ from model_router.providers.registry import ProviderPool
 from model_router.routing.config import RoutingConfig
 from model_router.routing.deployments import Deployment
 from model_router.routing.router import Plan, Router
-from model_router.services.catalogue import Catalogue
 from model_router.services.experiments import ExperimentSet
-from model_router.services.keys import KeyInfo
 from model_router.services.request_log import RequestLog
 from model_router.settings import Settings
 

@@ -19,11 +19,11 @@ from starlette.types import Receive, Scope, Send
 from model_router.api.deps import AppState, CurrentKey, State, api_key_in
 from model_router.api.errors import router_error_response, unexpected_error_response
 from model_router.calls import Call
+from model_router.domain.keys import KeyInfo
 from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
 from model_router.frontdoors.openai_chat import OpenAIChatDoor
 from model_router.jsonutil import JSONDecodeError, loads
 from model_router.schemas.chat import ChatCompletionRequest
-from model_router.services.keys import KeyInfo
 
 router = APIRouter(tags=["chat"])
 
