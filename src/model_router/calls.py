@@ -129,4 +129,5 @@ class Call:
             "default_cost_usd": self.default_cost_usd,
             "experiment_id": self.experiment_id,
             "variant": self.variant,
+            "front_door": self.front_door,
         }

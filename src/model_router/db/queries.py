@@ -321,6 +321,7 @@ async def list_requests(
                 Request.error_message,
                 Request.is_stream,
                 Request.user_id,
+                Request.front_door,
             )
             .where(*where)
             .order_by(*_order(sort))
