@@ -4,7 +4,7 @@ It lives just below `services/` (not in `domain/`, which imports nothing of
 the router's own): each stage of the request path reads it and fills in its
 part, and each of those stages (routing, governance, cache, experiments) can
 import it without importing the service that drives them. Each field says
-which stage sets it. A finished call becomes one request-log row (`row`).
+which stage sets it. A finished call becomes one request-log record (`row`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from model_router.cache.state import CacheState
 from model_router.costs.models import ModelInfo
 from model_router.costs.pricing import Cost
+from model_router.db.records import Attempt, RequestRecord
 from model_router.domain.completion import Completion
 from model_router.domain.keys import KeyInfo
 from model_router.domain.request import FrontDoor, Request
@@ -51,7 +52,7 @@ class Call:
     # Routing: the plan, every upstream attempt, the model and deployment tried last.
     plan: Plan | None = None
     model: ModelInfo | None = None
-    attempts: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     deployment: Deployment | None = None
     default_cost_usd: Decimal | None = None
     # The response cache.
@@ -74,60 +75,58 @@ class Call:
         error: RouterError | None = None,
         error_message: str | None = None,
         http_status: int = 200,
-    ) -> dict[str, Any]:
+    ) -> RequestRecord:
         usage = result.usage if result else Usage()
         model = self.model
         raw_model = self.body.get("model")
         rates = price_cost.rates if price_cost else None
         calls = result.tool_calls if result else None
-        return {
-            "id": self.id,
-            "user_id": self.key.id,
-            "model_id": model.id if model else None,
-            "provider_id": model.provider_id if model else None,
-            "model": model.name
-            if model
-            else (raw_model if isinstance(raw_model, str) else "")[:200],
-            "provider": model.provider if model else None,
-            "prompt_text": self.request.prompt_text() if self.request else "",
-            "request_messages": self.body.get("messages"),
-            "response_text": result.text if result else None,
-            "reasoning_text": result.reasoning_text if result else None,
-            "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+        return RequestRecord(
+            id=self.id,
+            user_id=self.key.id,
+            model_id=model.id if model else None,
+            provider_id=model.provider_id if model else None,
+            model=model.name if model else (raw_model if isinstance(raw_model, str) else "")[:200],
+            provider=model.provider if model else None,
+            prompt_text=self.request.prompt_text() if self.request else "",
+            request_messages=self.body.get("messages"),
+            response_text=result.text if result else None,
+            reasoning_text=result.reasoning_text if result else None,
+            tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
             if calls
             else None,
-            "finish_reason": result.finish_reason if result else None,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens,
-            "cached_input_tokens": usage.cached_input_tokens,
-            "cache_write_tokens": usage.cache_write_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-            "input_price_per_1m_tokens": rates.input if rates else None,
-            "output_price_per_1m_tokens": rates.output if rates else None,
-            "cached_input_price_per_1m_tokens": rates.cached_input if rates else None,
-            "cache_write_price_per_1m_tokens": rates.cache_write if rates else None,
-            "input_cost_usd": price_cost.input_usd if price_cost else None,
-            "output_cost_usd": price_cost.output_usd if price_cost else None,
-            "total_cost_usd": price_cost.total_usd if price_cost else None,
-            "cost_unknown": price_cost is None and model is not None and model.price is None,
-            "latency_ms": self.elapsed_ms(),
-            "ttft_ms": self.ttft_ms,
-            "is_stream": bool(self.body.get("stream")),
-            "status": status,
-            "error_message": error_message or (error.message if error else None),
-            "upstream_status": getattr(error, "upstream_status", None),
-            "http_status": error.status_code if error else http_status,
-            "created_at": self.created_at,
-            "completed_at": datetime.now(UTC),
-            "cache_status": self.cache_status,
-            "saved_cost_usd": self.saved_cost_usd,
-            "requested_model": self.plan.requested if self.plan else None,
-            "route_reason": self.response_headers.get("x-router-reason"),
-            "attempts": self.attempts or None,
-            "estimated_cost_usd": self.plan.estimated_cost if self.plan else None,
-            "default_cost_usd": self.default_cost_usd,
-            "experiment_id": self.experiment_id,
-            "variant": self.variant,
-            "front_door": self.front_door,
-        }
+            finish_reason=result.finish_reason if result else None,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            input_price_per_1m_tokens=rates.input if rates else None,
+            output_price_per_1m_tokens=rates.output if rates else None,
+            cached_input_price_per_1m_tokens=rates.cached_input if rates else None,
+            cache_write_price_per_1m_tokens=rates.cache_write if rates else None,
+            input_cost_usd=price_cost.input_usd if price_cost else None,
+            output_cost_usd=price_cost.output_usd if price_cost else None,
+            total_cost_usd=price_cost.total_usd if price_cost else None,
+            cost_unknown=price_cost is None and model is not None and model.price is None,
+            latency_ms=self.elapsed_ms(),
+            ttft_ms=self.ttft_ms,
+            is_stream=bool(self.body.get("stream")),
+            status=status,
+            error_message=error_message or (error.message if error else None),
+            upstream_status=getattr(error, "upstream_status", None),
+            http_status=error.status_code if error else http_status,
+            created_at=self.created_at,
+            completed_at=datetime.now(UTC),
+            cache_status=self.cache_status,
+            saved_cost_usd=self.saved_cost_usd,
+            requested_model=self.plan.requested if self.plan else None,
+            route_reason=self.response_headers.get("x-router-reason"),
+            attempts=self.attempts or None,
+            estimated_cost_usd=self.plan.estimated_cost if self.plan else None,
+            default_cost_usd=self.default_cost_usd,
+            experiment_id=self.experiment_id,
+            variant=self.variant,
+            front_door=self.front_door,
+        )

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from model_router.cache.entry import CachedAnswer
 from model_router.cache.key import Scope, context_key, plan
@@ -24,6 +23,7 @@ from model_router.cache.state import CacheState
 from model_router.cache.store import CacheStore, MemoryStore
 from model_router.calls import Call
 from model_router.costs.pricing import Cost, Rates
+from model_router.db.records import RequestRecord
 from model_router.domain.completion import Completion
 from model_router.providers.base import ProviderConfig
 from model_router.settings import Settings
@@ -160,29 +160,23 @@ class ResponseCache:
         return CachedAnswer.from_bytes(raw) if raw is not None else None
 
     @staticmethod
-    def hit_row(call: Call, answer: CachedAnswer) -> dict[str, Any]:
-        """The row of a call answered from the cache: free, and saying what it saved."""
+    def hit_row(call: Call, answer: CachedAnswer) -> RequestRecord:
+        """The record of a call answered from the cache: free, and saying what it saved."""
         row = call.row(status="success", result=answer.completion())
-        row.update(
-            input_cost_usd=ZERO,
-            output_cost_usd=ZERO,
-            total_cost_usd=ZERO,
-            cost_unknown=False,
-        )
+        row.input_cost_usd = row.output_cost_usd = row.total_cost_usd = ZERO
+        row.cost_unknown = False
         if call.model is None:
-            row.update(model=answer.model, provider=answer.provider)
+            row.model, row.provider = answer.model, answer.provider
         return row
 
-    def remember(self, call: Call, row: dict[str, Any], completion: Completion | None) -> None:
+    def remember(self, call: Call, row: RequestRecord, completion: Completion | None) -> None:
         """Store a successful call's answer, if its plan says so (in the background)."""
         state = call.cache
-        if state is None or not state.plan.write or row.get("status") != "success":
+        if state is None or not state.plan.write or row.status != "success":
             return
         if call.cache_status in ("hit", "semantic_hit") or completion is None:
             return
-        answer = CachedAnswer.of(
-            str(row["model"]), row.get("provider"), completion, row.get("total_cost_usd")
-        )
+        answer = CachedAnswer.of(row.model, row.provider, completion, row.total_cost_usd)
         if answer is None:
             return
         task = asyncio.get_running_loop().create_task(self._store(state, answer))

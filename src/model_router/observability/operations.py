@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import values
 
+from model_router.db.records import RequestRecord
 from model_router.domain.keys import KeyInfo
 from model_router.observability.logs import RequestLogLine
 from model_router.observability.metrics import Metrics
@@ -26,7 +27,7 @@ class RowFeed(Protocol):
     """What operations needs of the request log (`services.request_log.RequestLog`):
     a hook on every finished row, and the depth of its queue."""
 
-    listeners: list[Callable[[dict[str, Any]], None]]
+    listeners: list[Callable[[RequestRecord], None]]
 
     @property
     def depth(self) -> int: ...
@@ -85,7 +86,7 @@ class Operations:
         if self.tracing is not None:
             tracing, prefixes = self.tracing, self.metrics.key_prefixes
             request_log.listeners.append(
-                lambda row: tracing.on_row(row, prefixes.get(row["user_id"]))
+                lambda row: tracing.on_row(row, prefixes.get(row.user_id) if row.user_id else None)
             )
         self.metrics.watch_queue(lambda: request_log.depth)
         if self.metrics.multiproc_dir is not None:

@@ -28,11 +28,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from model_router.db.records import RequestRecord
 from model_router.domain import Completion, StreamEvent, Usage, UsageReport
 from model_router.domain.request import Request
 from model_router.providers.base import Provider, Target
 
-Row = dict[str, Any]
+Row = RequestRecord
 SCOPE = "model_router"
 EXPORT_TIMEOUT = 5  # seconds per export, retries included
 
@@ -107,31 +108,31 @@ class Tracing:
         span = trace.get_current_span()
         if not span.is_recording():
             return
-        span.update_name(f"chat {row['model']}")
+        span.update_name(f"chat {row.model}")
         attributes: dict[str, Any] = {
-            "gen_ai.request.model": row.get("requested_model") or row["model"],
-            "gen_ai.usage.input_tokens": row["input_tokens"],
-            "gen_ai.usage.output_tokens": row["output_tokens"],
-            "http.response.status_code": row.get("http_status") or 0,
-            "model_router.request_id": str(row["id"]),
-            "model_router.status": row["status"],
-            "model_router.latency_ms": row["latency_ms"],
+            "gen_ai.request.model": row.requested_model or row.model,
+            "gen_ai.usage.input_tokens": row.input_tokens,
+            "gen_ai.usage.output_tokens": row.output_tokens,
+            "http.response.status_code": row.http_status or 0,
+            "model_router.request_id": str(row.id),
+            "model_router.status": row.status,
+            "model_router.latency_ms": row.latency_ms,
         }
-        if row.get("provider"):
-            attributes["gen_ai.provider.name"] = row["provider"]
-            attributes["gen_ai.system"] = row["provider"]
-        if row.get("total_cost_usd") is not None:
-            attributes["model_router.cost_usd"] = float(row["total_cost_usd"])
-        if row.get("ttft_ms") is not None:
-            attributes["model_router.ttft_ms"] = row["ttft_ms"]
-        if row.get("cache_status"):
-            attributes["model_router.cache"] = row["cache_status"]
+        if row.provider:
+            attributes["gen_ai.provider.name"] = row.provider
+            attributes["gen_ai.system"] = row.provider
+        if row.total_cost_usd is not None:
+            attributes["model_router.cost_usd"] = float(row.total_cost_usd)
+        if row.ttft_ms is not None:
+            attributes["model_router.ttft_ms"] = row.ttft_ms
+        if row.cache_status:
+            attributes["model_router.cache"] = row.cache_status
         if key_prefix:
             attributes["model_router.key"] = key_prefix
         span.set_attributes(attributes)
-        if row["status"] != "success":
-            span.set_attribute("error.type", str(row.get("http_status") or "error"))
-            span.set_status(Status(StatusCode.ERROR, row.get("error_message") or None))
+        if row.status != "success":
+            span.set_attribute("error.type", str(row.http_status or "error"))
+            span.set_status(Status(StatusCode.ERROR, row.error_message or None))
 
     def wrap(self, provider: Provider) -> Provider:
         return TracedProvider(provider, self.tracer)

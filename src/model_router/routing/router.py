@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from model_router.costs.models import Catalogue
+from model_router.db.records import Attempt as AttemptRecord
 from model_router.domain.request import Request
 from model_router.errors import (
     InvalidRequest,
@@ -86,7 +87,7 @@ def _models_list(options: dict[str, Any]) -> list[str]:
 
 def attempt_record(
     deployment: Deployment, status: int, started: float, error: str | None
-) -> dict[str, Any]:
+) -> AttemptRecord:
     return {
         "deployment": deployment.name,
         "provider": deployment.provider,
@@ -194,7 +195,7 @@ class Router:
         self,
         plan: Plan,
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         started: float,
     ) -> tuple[T, Deployment]:
         """Try the plan's models in order until one answers.
@@ -226,7 +227,7 @@ class Router:
         route: Route,
         candidates: list[Deployment],
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         deadline: float,
     ) -> tuple[T, Deployment] | RouterError:
         """The attempts on one model; its last error when they all fail."""
@@ -278,7 +279,7 @@ class Router:
         self,
         deployment: Deployment,
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         remaining: float,
     ) -> tuple[T | None, RouterError | None]:
         """One upstream call: (result, None) or (None, its error); health recorded."""
@@ -334,7 +335,7 @@ class Router:
             else:
                 state.circuit.record(outcome)
 
-    def _deadline_message(self, attempts: list[dict[str, Any]], last: RouterError | None) -> str:
+    def _deadline_message(self, attempts: list[AttemptRecord], last: RouterError | None) -> str:
         tail = f"; last error: {last.message}" if last is not None else ""
         return (
             f"No answer within the router's deadline of {self.retry.deadline:g}s "

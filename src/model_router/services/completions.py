@@ -20,6 +20,7 @@ from model_router.cache.service import FREE, ResponseCache
 from model_router.calls import Call
 from model_router.costs.models import Catalogue
 from model_router.costs.pricing import Cost, cost
+from model_router.db.records import RequestRecord
 from model_router.domain.completion import (
     CONTENT_EVENTS,
     Accumulator,
@@ -110,9 +111,7 @@ class CompletionService:
             priced = cost(usage, default.info.price, call.created_at)
             call.default_cost_usd = priced.total_usd if priced else None
 
-    def _record(
-        self, call: Call, row: dict[str, Any], completion: Completion | None = None
-    ) -> None:
+    def _record(self, call: Call, row: RequestRecord, completion: Completion | None = None) -> None:
         """The one place a finished call ends up: its request-log row."""
         self._governor.finish(call, row)  # tags, privacy, budget settlement: once per call
         self._log.add(row)
@@ -272,8 +271,8 @@ class CompletionService:
         finally:
             row = self._cache.hit_row(call, hit)
             if not finished:
-                row["status"] = "error"
-                row["error_message"] = "client disconnected"
+                row.status = "error"
+                row.error_message = "client disconnected"
             self._record(call, row)
 
     def _failed_after_content(self, call: Call, deployment: Deployment, exc: UpstreamError) -> None:
