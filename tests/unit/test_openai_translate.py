@@ -55,7 +55,7 @@ def test_a_chat_completions_body_goes_upstream_as_sent_with_the_model_swapped() 
 
 
 def test_a_stream_always_asks_for_usage() -> None:
-    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    body: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
     body["stream_options"] = {"include_usage": False}
     payload = to_request(door_request(body), TARGET, stream=True)
     assert payload["stream"] is True and payload["stream_options"] == {"include_usage": True}
