@@ -142,7 +142,9 @@ class ChunkWriter:
         return self.chunk({"role": "assistant", "content": ""})
 
     def event(self, event: StreamEvent) -> bytes:
-        if isinstance(event, TextDelta):
+        if isinstance(event, TextDelta):  # the hot path: one call into orjson, no other
+            if self._started:
+                return self._open + dumps({"content": event.text}) + self._tails[None]
             return self._start() + self.chunk({"content": event.text})
         if isinstance(event, ReasoningDelta):
             return self._start() + self.chunk({"reasoning_content": event.text})

@@ -93,12 +93,14 @@ def to_request(body: dict[str, Any]) -> Request:
 def from_wire(request: wire.ChatCompletionRequest, body: dict[str, Any]) -> Request:
     extras: dict[str, Any] = {}
     options: dict[str, Any] = {}
-    for name, value in (request.model_extra or {}).items():
-        (options if name in ROUTER_FIELDS else extras)[name] = value
+    if request.model_extra:
+        for name, value in request.model_extra.items():
+            (options if name in ROUTER_FIELDS else extras)[name] = value
     user = request.user
     if not user and isinstance(safety := extras.get("safety_identifier"), str):
         user = safety
     metadata = extras.get("metadata")
+    choice = request.tool_choice
     return Request(
         model=request.model,
         messages=[_message(m) for m in request.messages],
@@ -109,10 +111,12 @@ def from_wire(request: wire.ChatCompletionRequest, body: dict[str, Any]) -> Requ
         stop=request.stop_sequences,
         seed=request.seed,
         user=user,
-        tools=[_tool(t) for t in request.tools or ()],
-        tool_choice=_tool_choice(request.tool_choice),
+        tools=[_tool(t) for t in request.tools] if request.tools else [],
+        tool_choice=_tool_choice(choice) if choice is not None else None,
         parallel_tool_calls=request.parallel_tool_calls,
-        output_format=_output_format(request.response_format),
+        output_format=_output_format(request.response_format)
+        if request.response_format is not None
+        else None,
         reasoning=ReasoningConfig(effort=request.reasoning_effort)
         if request.reasoning_effort is not None
         else None,
@@ -126,7 +130,10 @@ def from_wire(request: wire.ChatCompletionRequest, body: dict[str, Any]) -> Requ
 
 
 def _message(message: wire.Message) -> Message:
-    role = message.role
+    role, content = message.role, message.content
+    plain = role != "tool" and not message.tool_calls and not message.reasoning_content
+    if plain and isinstance(content, str):  # the common case
+        return Message("system" if role == "developer" else role, [Text(content)], message.name)
     if role == "tool":
         result = ToolResult(message.tool_call_id or "", _content(message.content))
         return Message("tool", [result], message.name)
@@ -177,15 +184,13 @@ def _tool(tool: wire.Tool) -> Tool:
     return Tool(function.name, function.description, function.parameters, function.strict)
 
 
-def _tool_choice(choice: str | wire.NamedToolChoice | None) -> ToolChoice | None:
+def _tool_choice(choice: str | wire.NamedToolChoice) -> ToolChoice | None:
     if isinstance(choice, wire.NamedToolChoice):
         return NamedTool(choice.name)
-    return TOOL_CHOICES.get(choice) if choice is not None else None
+    return TOOL_CHOICES.get(choice)
 
 
-def _output_format(response_format: wire.ResponseFormat | None) -> OutputFormat | None:
-    if response_format is None:
-        return None
+def _output_format(response_format: wire.ResponseFormat) -> OutputFormat:
     schema = response_format.json_schema
     if schema is None:
         return OutputFormat(response_format.type)

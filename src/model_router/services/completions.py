@@ -212,14 +212,18 @@ class CompletionService:
         try:
             event = next(held, None) or await anext(events, None)
             while event is not None:
-                acc.feed(event)
-                if out := writer.event(event):
-                    frames.append(out)
                 if isinstance(event, Flush):
+                    if out := writer.event(event):
+                        frames.append(out)
                     if frames:
                         yield b"".join(frames)
                         frames.clear()
-                elif call.ttft_ms is None and isinstance(event, CONTENT_EVENTS):
+                    event = next(held, None) or await anext(events, None)
+                    continue
+                acc.feed(event)
+                if out := writer.event(event):
+                    frames.append(out)
+                if call.ttft_ms is None and isinstance(event, CONTENT_EVENTS):
                     call.ttft_ms = call.elapsed_ms()
                     yield b"".join(frames)
                     frames.clear()
