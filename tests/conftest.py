@@ -398,7 +398,7 @@ class Routed:
         """Between tests: mocks cleared, every deployment's circuit and history forgotten."""
         for mock in (self.a, self.b):
             mock.state.clear()
-        self.app.api.state.router.chat.router.reset_health()
+        self.app.api.state.router.completions.router.reset_health()
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"authorization": f"Bearer {key}"} if key else {}

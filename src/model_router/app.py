@@ -33,6 +33,7 @@ from model_router.api.routes import (
 from model_router.api.routes import dashboard as dashboard_route
 from model_router.api.routes import metrics as metrics_route
 from model_router.cache.service import ResponseCache
+from model_router.costs.models import Catalogue
 from model_router.db.engine import make_engine
 from model_router.governance.governor import build_governor
 from model_router.observability.lifecycle import install_drain, wait_for_database
@@ -40,8 +41,7 @@ from model_router.observability.operations import Operations
 from model_router.providers.registry import ProviderPool
 from model_router.routing.config import load_config
 from model_router.routing.router import Router
-from model_router.services.catalogue import Catalogue
-from model_router.services.chat import ChatService
+from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key
 from model_router.services.request_log import RequestLog
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         router = Router(catalogue, load_config(settings.router_config), settings)
         router.table.validate()
         router.on_circuit_change.append(ops.metrics.circuit_changed)
-        cache = ResponseCache.from_settings(settings, catalogue)
+        cache = ResponseCache.from_settings(settings, lambda name: catalogue.providers.get(name))
         experiments = Experiments(sessions, ExperimentSet())
         await experiments.start(settings.experiments_refresh_seconds)
         # Governance and webhooks (issue 6): limits, budgets, events.
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             keys=keys,
             catalogue=catalogue,
             request_log=request_log,
-            chat=ChatService(
+            completions=CompletionService(
                 catalogue,
                 pool,
                 request_log,

@@ -173,7 +173,7 @@ def sync() -> None:
 @models_group.command(name="list")
 def list_models() -> None:
     """Show the catalogue with prices per 1M tokens."""
-    from model_router.services.catalogue import Catalogue
+    from model_router.costs.models import Catalogue
 
     async def work(sessions: Sessions) -> None:
         catalogue = Catalogue(sessions, Settings())

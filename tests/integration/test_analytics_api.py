@@ -249,6 +249,14 @@ def test_detail_of_a_success_has_prompt_response_tokens_cost_and_latency(
     assert d["created_at"] <= d["completed_at"]
 
 
+def test_detail_and_list_say_which_api_the_call_came_through(traffic: Traffic) -> None:
+    prompt = traffic.a_prompts[0]
+    detail = exact(traffic.a.get(f"{REQUESTS}/{traffic.ids[prompt]}"))
+    assert detail["front_door"] == "chat_completions"
+    rows = listing(traffic.a)["requests"]
+    assert rows and {row["front_door"] for row in rows} == {"chat_completions"}
+
+
 def test_detail_of_a_failure_has_the_error_and_upstream_status(traffic: Traffic) -> None:
     (row,) = listing(traffic.a, status="error")["requests"]
     d = exact(traffic.a.get(f"{REQUESTS}/{row['id']}"))

@@ -25,13 +25,13 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.cli import main
+from model_router.costs.models import price_of
 from model_router.costs.pricing import Peak, Price, Rates, cost
 from model_router.db import rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Model, Request, User
 from model_router.domain import Usage
 from model_router.errors import InvalidRequest
-from model_router.services.catalogue import price_of
 from model_router.services.demo_data import (
     COLUMNS,
     DemoReport,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from model_router.costs.models import Catalogue
 from model_router.routing.config import RoutingConfigError, load_config
 from model_router.routing.router import Router as ModelRouter
-from model_router.services.catalogue import Catalogue
 from tests.conftest import Router
 
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from model_router.costs.catalogue import ALL_CAPABILITIES, Capability
+from model_router.costs.models import ModelInfo
 from model_router.costs.pricing import Price, Rates
 from model_router.providers.base import ProviderConfig, Target
 from model_router.routing.circuit import CircuitBreaker, CircuitPolicy, CircuitState
 from model_router.routing.deployments import Deployment, DeploymentState, UsageWindow
 from model_router.routing.health import DeploymentStats
 from model_router.routing.route import Route
-from model_router.services.catalogue import ModelInfo
 
 
 class Clock:

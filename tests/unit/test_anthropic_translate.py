@@ -13,6 +13,7 @@ import pytest
 from model_router.domain import (
     Finish,
     ReasoningDelta,
+    ReasoningSignature,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -20,6 +21,7 @@ from model_router.domain import (
     Usage,
     UsageReport,
 )
+from model_router.domain.request import Request
 from model_router.errors import (
     InvalidRequest,
     UnsupportedFeature,
@@ -27,6 +29,7 @@ from model_router.errors import (
     UpstreamRateLimited,
     UpstreamUnavailable,
 )
+from model_router.frontdoors.openai_chat_translate import to_request as door_request
 from model_router.providers.anthropic.stream import StreamState
 from model_router.providers.anthropic.translate import (
     DEFAULT_MAX_TOKENS,
@@ -40,7 +43,6 @@ from model_router.providers.anthropic.translate import (
 )
 from model_router.providers.base import Target
 from model_router.providers.http import error_from_response
-from model_router.schemas.chat import ChatCompletionRequest
 
 TARGET = Target("claude-sonnet-4-5-20250929")
 PNG = (
@@ -61,9 +63,9 @@ WEATHER_TOOL = {
 }
 
 
-def request(messages: list[dict[str, Any]] | None = None, **fields: Any) -> ChatCompletionRequest:
+def request(messages: list[dict[str, Any]] | None = None, **fields: Any) -> Request:
     body = {"model": "claude", "messages": messages or [{"role": "user", "content": "Hi"}]}
-    return ChatCompletionRequest.model_validate(body | fields)
+    return door_request(body | fields)
 
 
 def translate(
@@ -534,13 +536,13 @@ TOOL_RESPONSE = {
 
 def test_text_blocks_join_into_content() -> None:
     result = from_response(TEXT_RESPONSE, "anthropic")
-    assert result.content == "Paris is the capital of France."
+    assert result.text == "Paris is the capital of France."
     assert result.finish_reason == "stop"
     assert result.usage == Usage(input_tokens=14, output_tokens=9)
     assert result.upstream_id == "msg_01XFDUDYJgAACzvnptvVoYEL"
     assert result.upstream_model == "claude-sonnet-4-5-20250929"
     assert result.tool_calls == []
-    assert result.reasoning_content is None
+    assert result.reasoning_text is None
 
 
 def test_tool_use_becomes_tool_call_with_json_string_arguments() -> None:
@@ -553,17 +555,17 @@ def test_tool_use_becomes_tool_call_with_json_string_arguments() -> None:
             arguments='{"city":"Paris","unit":"celsius"}',
         )
     ]
-    assert result.content == "Let me check."
+    assert result.text == "Let me check."
 
 
 def test_thinking_blocks_become_reasoning_content() -> None:
     result = from_response(TOOL_RESPONSE, "anthropic")
-    assert result.reasoning_content == "The user wants the weather; call the tool."
+    assert result.reasoning_text == "The user wants the weather; call the tool."
 
 
 def test_response_with_only_tool_use_has_no_content() -> None:
     data = TOOL_RESPONSE | {"content": [TOOL_RESPONSE["content"][2]]}  # type: ignore[index]
-    assert from_response(data, "anthropic").content is None
+    assert from_response(data, "anthropic").text is None
 
 
 @pytest.mark.parametrize(
@@ -771,11 +773,12 @@ data: {"type":"message_stop"}
 """  # noqa: E501 (captured SSE, one event a line)
 
 
-def test_thinking_deltas_become_reasoning_deltas_and_signatures_are_dropped() -> None:
+def test_thinking_deltas_become_reasoning_deltas_closed_by_their_signature() -> None:
     events = run(THINKING_STREAM)
-    assert events[1:5] == [
+    assert events[1:6] == [
         ReasoningDelta("6 times 7 "),
         ReasoningDelta("is 42."),
+        ReasoningSignature("EqQBCgIYAhIM1gbcDa9GJwZA"),
         TextDelta("42"),
         Finish("length"),
     ]

@@ -24,6 +24,7 @@ from model_router.domain import (
     Usage,
     UsageReport,
 )
+from model_router.domain.request import Request as NeutralRequest
 from model_router.errors import (
     InvalidRequest,
     UnsupportedFeature,
@@ -31,6 +32,7 @@ from model_router.errors import (
     UpstreamRateLimited,
     UpstreamUnavailable,
 )
+from model_router.frontdoors.openai_chat_translate import to_request as door_request
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.gemini import GeminiProvider
 from model_router.providers.gemini.stream import StreamState
@@ -44,7 +46,6 @@ from model_router.providers.gemini.translate import (
     to_request,
 )
 from model_router.providers.registry import make_client
-from model_router.schemas.chat import ChatCompletionRequest
 from tests.mocks.server import ServerThread
 
 TARGET = Target(upstream_model="gemini-2.5-flash")
@@ -65,9 +66,7 @@ WEATHER_TOOL = {
 
 
 def translate(messages: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
-    request = ChatCompletionRequest.model_validate(
-        {"model": "gemini-flash", "messages": messages, **fields}
-    )
+    request = door_request({"model": "gemini-flash", "messages": messages, **fields})
     return to_request(request, TARGET)
 
 
@@ -392,15 +391,12 @@ def test_sampling_fields_map_to_camel_case_generation_config() -> None:
         "seed": 7,
         "presencePenalty": 0.5,
         "frequencyPenalty": -0.5,
-        "candidateCount": 1,
         "stopSequences": ["END", "STOP"],
     }
 
 
 def test_output_limit_is_capped_at_the_models_maximum() -> None:
-    request = ChatCompletionRequest.model_validate(
-        {"model": "m", "messages": [user()], "max_completion_tokens": 100_000}
-    )
+    request = door_request({"model": "m", "messages": [user()], "max_completion_tokens": 100_000})
     body = to_request(request, Target(upstream_model="gemini-2.5-flash", max_output_tokens=65_536))
     assert body["generationConfig"] == {"maxOutputTokens": 65_536}
 
@@ -450,9 +446,9 @@ def test_openai_only_fields_are_rejected_and_platform_fields_ignored() -> None:
 
 def test_text_parts_join_into_content_and_ids_are_kept() -> None:
     result = from_response(response([{"text": "Hello, "}, {"text": "world."}]), PROVIDER)
-    assert result.content == "Hello, world."
+    assert result.text == "Hello, world."
     assert result.finish_reason == "stop"
-    assert result.reasoning_content is None
+    assert result.reasoning_text is None
     assert result.tool_calls == []
     assert (result.upstream_id, result.upstream_model) == ("resp-abc", "gemini-2.5-flash")
 
@@ -460,8 +456,8 @@ def test_text_parts_join_into_content_and_ids_are_kept() -> None:
 def test_thought_parts_become_reasoning_content() -> None:
     parts = [{"text": "Six times seven...", "thought": True}, {"text": "42"}]
     result = from_response(response(parts), PROVIDER)
-    assert result.reasoning_content == "Six times seven..."
-    assert result.content == "42"
+    assert result.reasoning_text == "Six times seven..."
+    assert result.text == "42"
 
 
 def test_function_calls_become_tool_calls_and_stop_becomes_tool_calls() -> None:
@@ -474,7 +470,7 @@ def test_function_calls_become_tool_calls_and_stop_becomes_tool_calls() -> None:
     ]
     result = from_response(response(parts), PROVIDER)
     assert result.finish_reason == "tool_calls"
-    assert result.content is None
+    assert result.text is None
     first, second = result.tool_calls
     assert re.fullmatch(r"call_[0-9a-f]{24}", first.id)
     assert (first.name, orjson.loads(first.arguments)) == ("get_weather", {"city": "Paris"})
@@ -517,7 +513,7 @@ def test_failed_generation_finish_reasons_are_upstream_errors(reason: str) -> No
 def test_safety_stop_without_content_has_no_content() -> None:
     data = {"candidates": [{"finishReason": "SAFETY", "index": 0}], "usageMetadata": {}}
     result = from_response(data, PROVIDER)
-    assert (result.content, result.finish_reason) == (None, "content_filter")
+    assert (result.text, result.finish_reason) == (None, "content_filter")
 
 
 def test_blocked_prompt_is_a_content_filter_with_no_content() -> None:
@@ -527,7 +523,7 @@ def test_blocked_prompt_is_a_content_filter_with_no_content() -> None:
         "modelVersion": "gemini-2.5-flash",
     }
     result = from_response(data, PROVIDER)
-    assert (result.content, result.finish_reason) == (None, "content_filter")
+    assert (result.text, result.finish_reason) == (None, "content_filter")
     assert result.usage.input_tokens == 9
 
 
@@ -773,8 +769,8 @@ async def adapter(handler: Any) -> AsyncIterator[GeminiProvider]:
             yield GeminiProvider(config, client)
 
 
-def chat_request(**fields: Any) -> ChatCompletionRequest:
-    return ChatCompletionRequest.model_validate({"model": "m", "messages": [user("Hi")], **fields})
+def chat_request(**fields: Any) -> NeutralRequest:
+    return door_request({"model": "m", "messages": [user("Hi")], **fields})
 
 
 @pytest.mark.anyio
@@ -786,8 +782,8 @@ async def test_complete_posts_to_generate_content_with_the_key_header() -> None:
         return httpx.Response(200, json=response([{"text": "Hi!"}]))
 
     async with adapter(handler) as provider:
-        result = await provider.complete(chat_request(), {}, TARGET)
-    assert result.content == "Hi!"
+        result = await provider.complete(chat_request(), TARGET)
+    assert result.text == "Hi!"
     (sent,) = seen
     assert sent.url.path == "/v1beta/models/gemini-2.5-flash:generateContent"
     assert sent.headers["x-goog-api-key"] == "AIzaTestKey0123456789"
@@ -798,7 +794,7 @@ async def test_complete_posts_to_generate_content_with_the_key_header() -> None:
 async def test_complete_maps_an_invalid_key_to_401() -> None:
     async with adapter(lambda request: httpx.Response(400, content=raw(BAD_KEY))) as provider:
         with pytest.raises(UpstreamError) as caught:
-            await provider.complete(chat_request(), {}, TARGET)
+            await provider.complete(chat_request(), TARGET)
     assert caught.value.status_code == 401
 
 
@@ -807,7 +803,7 @@ async def test_complete_raises_an_error_payload_sent_with_200() -> None:
     body = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
     async with adapter(lambda request: httpx.Response(200, json=body)) as provider:
         with pytest.raises(UpstreamUnavailable) as caught:
-            await provider.complete(chat_request(), {}, TARGET)
+            await provider.complete(chat_request(), TARGET)
     assert caught.value.status_code == 503
 
 
@@ -825,7 +821,7 @@ async def test_stream_reads_sse_until_the_body_ends() -> None:
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
     async with adapter(handler) as provider:
-        received = [e async for e in provider.stream(chat_request(stream=True), {}, TARGET)]
+        received = [e async for e in provider.stream(chat_request(stream=True), TARGET)]
     # A Flush closes each network read's events: the chat service writes them at once.
     assert isinstance(received[-1], Flush)
     events = [e for e in received if not isinstance(e, Flush)]
@@ -840,7 +836,7 @@ async def test_stream_cut_before_a_finish_reason_is_an_upstream_error() -> None:
     body = b"data: " + orjson.dumps(chunk([{"text": "Hel"}])) + b"\r\n\r\n"
     async with adapter(lambda request: httpx.Response(200, content=body)) as provider:
         with pytest.raises(UpstreamError, match="finishReason"):
-            async for _ in provider.stream(chat_request(stream=True), {}, TARGET):
+            async for _ in provider.stream(chat_request(stream=True), TARGET):
                 pass
 
 
@@ -848,6 +844,6 @@ async def test_stream_cut_before_a_finish_reason_is_an_upstream_error() -> None:
 async def test_stream_429_before_the_body_carries_retry_after() -> None:
     async with adapter(lambda request: httpx.Response(429, content=raw(QUOTA))) as provider:
         with pytest.raises(UpstreamRateLimited) as caught:
-            async for _ in provider.stream(chat_request(stream=True), {}, TARGET):
+            async for _ in provider.stream(chat_request(stream=True), TARGET):
                 pass
     assert caught.value.headers["retry-after"] == "7"

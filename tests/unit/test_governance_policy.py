@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from model_router.costs.models import ModelInfo
 from model_router.costs.pricing import Price, Rates
+from model_router.db.records import RequestRecord
 from model_router.errors import ModelNotAllowed, PermissionDenied
 from model_router.governance.budgets import crossed, from_pico, pico_to_nano, to_nano_ceil, to_pico
 from model_router.governance.policy import (
@@ -20,7 +23,6 @@ from model_router.governance.policy import (
     worst_case_usd,
 )
 from model_router.governance.tags import apply_tags, scrub_text, tags_of
-from model_router.services.catalogue import ModelInfo
 from tests.unit.routing_fixtures import model as fixture_model
 from tests.unit.routing_fixtures import route
 
@@ -128,6 +130,9 @@ def test_threshold_crossings(spent: int, notified: int, expected: int) -> None:
     assert crossed(spent, 100, notified) == expected
 
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def test_tags_come_from_metadata_and_the_header() -> None:
     body = {"metadata": {"team": "search", "n": 3, "nested": {"x": 1}}, "user": "u-42"}
     headers = {"x-router-tags": "feature=autocomplete, canary , team=ads"}
@@ -137,28 +142,26 @@ def test_tags_come_from_metadata_and_the_header() -> None:
         "feature": "autocomplete",
         "canary": "",
     }
-    row: dict[str, object] = {}
+    row = RequestRecord(id=uuid.uuid4(), model="m", status="success", created_at=NOW)
     apply_tags(row, body, headers)
-    assert row["end_user"] == "u-42" and isinstance(row["tags"], dict)
+    assert row.end_user == "u-42" and isinstance(row.tags, dict)
     apply_tags(row, {}, {})
-    assert row["tags"] is None and row["end_user"] is None
+    assert row.tags is None and row.end_user is None
 
 
 def test_scrubbed_rows_keep_no_text() -> None:
-    row: dict[str, object] = {
-        "prompt_text": "secret",
-        "request_messages": [{"role": "user", "content": "secret"}],
-        "response_text": "answer",
-        "reasoning_text": "thoughts",
-        "tool_calls": [{"name": "f"}],
-        "input_tokens": 10,
-    }
+    row = RequestRecord(
+        id=uuid.uuid4(),
+        model="m",
+        status="success",
+        created_at=NOW,
+        prompt_text="secret",
+        request_messages=[{"role": "user", "content": "secret"}],
+        response_text="answer",
+        reasoning_text="thoughts",
+        tool_calls=[{"name": "f"}],
+        input_tokens=10,
+    )
     scrub_text(row)
-    assert row == {
-        "prompt_text": "",
-        "request_messages": None,
-        "response_text": None,
-        "reasoning_text": None,
-        "tool_calls": None,
-        "input_tokens": 10,
-    }
+    assert (row.prompt_text, row.request_messages, row.response_text) == ("", None, None)
+    assert (row.reasoning_text, row.tool_calls, row.input_tokens) == (None, None, 10)

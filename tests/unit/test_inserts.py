@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from model_router.db.inserts import RowInserter
 from model_router.db.models import Request
+from model_router.db.records import FIELDS, RequestRecord
 
 TABLE = Request.__table__
 DIALECTS = {"sqlite": sqlite.aiosqlite.dialect(), "postgresql": postgresql.asyncpg.dialect()}
@@ -65,7 +66,7 @@ def _by_sqlalchemy(row: dict[str, Any], dialect: Dialect) -> list[Any]:
 @pytest.mark.parametrize("row", ROWS, ids=["full", "sparse"])
 def test_each_value_is_stored_as_the_orm_stores_it(backend: str, row: dict[str, Any]) -> None:
     dialect = DIALECTS[backend]
-    ours = RowInserter(TABLE, dialect).encode(row)
+    ours = RowInserter(TABLE, dialect).encode(RequestRecord.of(row))
     theirs = _by_sqlalchemy(row, dialect)
     for column, mine, expected in zip(TABLE.columns, ours, theirs, strict=True):
         if isinstance(column.type, JSON):  # orjson and json.dumps space differently
@@ -75,3 +76,9 @@ def test_each_value_is_stored_as_the_orm_stores_it(backend: str, row: dict[str, 
         assert type(mine) is type(expected) or (  # sqlite3 stores a bool as 0/1 anyway
             backend == "sqlite" and isinstance(mine, bool) and type(expected) is int
         ), column.name
+
+
+def test_a_record_has_exactly_the_columns_of_the_table() -> None:
+    assert tuple(column.name for column in TABLE.columns) == FIELDS or set(FIELDS) == {
+        column.name for column in TABLE.columns
+    }

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from model_router.errors import InvalidRequest
+from model_router.frontdoors.openai_chat_translate import to_request as door_request
 from model_router.routing.auto import Constraints, needs_of, parse_constraints, rank
 from model_router.routing.errors import NoDeploymentAvailable, NoModelSatisfies
 from model_router.routing.route import Route
-from model_router.schemas.chat import ChatCompletionRequest
 from tests.unit.routing_fixtures import model, route
 
 TEXT = frozenset({"streaming"})
@@ -37,7 +37,7 @@ def _routes(names: list[str] | None = None) -> list[Route]:
 
 
 def _pick(body: dict[str, Any], names: list[str] | None = None) -> list[str]:
-    request = ChatCompletionRequest.model_validate(
+    request = door_request(
         {"model": "auto", "messages": [{"role": "user", "content": "hi"}], **body}
     )
     needs = needs_of(request, body.get("prompt", 100), 256)
@@ -80,9 +80,7 @@ def test_max_latency_is_checked_against_the_observed_p95() -> None:
     for _ in range(10):
         routes[0].deployments[0].state.stats.record(True, 900)
         routes[1].deployments[0].state.stats.record(True, 100)
-    request = ChatCompletionRequest.model_validate(
-        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    )
+    request = door_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
     needs = needs_of(request, 100, 256)
     ranked = rank(routes, needs, Constraints(max_latency_ms=500))
     assert [r.route.name for r in ranked] == ["mini"]
@@ -96,9 +94,7 @@ def test_an_unhealthy_model_is_skipped_for_the_next_cheapest() -> None:
     for _ in range(3):
         circuit.record(False)
     assert circuit.state == "open"
-    request = ChatCompletionRequest.model_validate(
-        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    )
+    request = door_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
     ranked = rank(routes, needs_of(request, 100, 256), Constraints())
     assert [r.route.name for r in ranked] == ["mini"]
 
@@ -108,9 +104,7 @@ def test_every_qualifying_model_open_is_ranked_anyway_for_panic_routing() -> Non
     for each in routes:
         for _ in range(3):
             each.deployments[0].state.circuit.record(False)
-    request = ChatCompletionRequest.model_validate(
-        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    )
+    request = door_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
     ranked = rank(routes, needs_of(request, 100, 256), Constraints())
     assert [r.route.name for r in ranked] == ["nano", "mini"]
 
@@ -118,18 +112,14 @@ def test_every_qualifying_model_open_is_ranked_anyway_for_panic_routing() -> Non
 def test_every_model_at_its_cap_is_a_503_not_a_400() -> None:
     routes = [route(CATALOGUE["nano"], rpm=1)]
     routes[0].deployments[0].state.usage.add_request()
-    request = ChatCompletionRequest.model_validate(
-        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    )
+    request = door_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
     with pytest.raises(NoDeploymentAvailable):
         rank(routes, needs_of(request, 100, 256), Constraints())
 
 
 def test_a_model_without_a_configured_key_is_excluded() -> None:
     routes = [route(CATALOGUE["nano"], api_key=None), route(CATALOGUE["mini"])]
-    request = ChatCompletionRequest.model_validate(
-        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    )
+    request = door_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
     ranked = rank(routes, needs_of(request, 100, 256), Constraints())
     assert [r.route.name for r in ranked] == ["mini"]
 
@@ -154,9 +144,7 @@ def test_no_model_left_is_a_400_naming_each_constraint_and_what_it_excluded() ->
 
 def test_ties_break_by_name_so_the_choice_is_deterministic() -> None:
     twins = [route(model("b-twin", "1", "1")), route(model("a-twin", "1", "1"))]
-    request = ChatCompletionRequest.model_validate(
-        {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
-    )
+    request = door_request({"model": "auto", "messages": [{"role": "user", "content": "hi"}]})
     ranked = rank(twins, needs_of(request, 100, 256), Constraints())
     assert [r.route.name for r in ranked] == ["a-twin", "b-twin"]
 

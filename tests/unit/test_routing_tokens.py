@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from model_router.costs.pricing import Price, Rates
+from model_router.domain.request import Request
+from model_router.frontdoors.openai_chat_translate import to_request as door_request
 from model_router.routing.tokens import (
     EXPECTED_OUTPUT_TOKENS,
     TOKENS_PER_IMAGE,
@@ -12,11 +14,10 @@ from model_router.routing.tokens import (
     estimate_prompt_tokens,
     expected_output_tokens,
 )
-from model_router.schemas.chat import ChatCompletionRequest
 
 
-def _request(**body: object) -> ChatCompletionRequest:
-    return ChatCompletionRequest.model_validate({"model": "m", **body})
+def _request(**body: object) -> Request:
+    return door_request({"model": "m", **body})
 
 
 def test_text_is_about_four_characters_a_token_plus_message_framing() -> None:

@@ -8,22 +8,26 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from model_router.db.records import RequestRecord
 from model_router.services.request_log import TABLE
 from model_router.services.spill import RowCodec, SpillFiles, default_spill_base, spill_directory
 
 
-def _row(**extra: object) -> dict[str, object]:
-    return {
-        "id": uuid.uuid4(),
-        "user_id": uuid.uuid4(),
-        "model": "gpt-4o-mini",
-        "prompt_text": "user: 100% \\ 'quoted' \x00 ✓",
-        "request_messages": [{"role": "user", "content": "hi"}],
-        "total_cost_usd": Decimal("0.000000123456789012"),
-        "input_cost_usd": None,
-        "created_at": datetime(2026, 11, 26, 23, 0, 0, 123456, tzinfo=UTC),
-        **extra,
-    }
+def _row(**extra: object) -> RequestRecord:
+    return RequestRecord.of(
+        {
+            "id": uuid.uuid4(),
+            "user_id": uuid.uuid4(),
+            "model": "gpt-4o-mini",
+            "prompt_text": "user: 100% \\ 'quoted' \x00 ✓",
+            "request_messages": [{"role": "user", "content": "hi"}],
+            "total_cost_usd": Decimal("0.000000123456789012"),
+            "input_cost_usd": None,
+            "created_at": datetime(2026, 11, 26, 23, 0, 0, 123456, tzinfo=UTC),
+            "status": "success",
+            **extra,
+        }
+    )
 
 
 def test_a_row_comes_back_exactly() -> None:
@@ -31,14 +35,21 @@ def test_a_row_comes_back_exactly() -> None:
     row = _row()
     back = codec.decode(codec.encode(row))
     assert back == row
-    assert isinstance(back["total_cost_usd"], Decimal)
-    assert isinstance(back["id"], uuid.UUID)
+    assert isinstance(back.total_cost_usd, Decimal)
+    assert isinstance(back.id, uuid.UUID)
+
+
+def test_a_line_spilled_before_a_column_existed_gets_its_default() -> None:
+    codec = RowCodec(TABLE)
+    line = codec.encode(_row()).replace(b',"front_door":"chat_completions"', b"")
+    assert b"front_door" not in line
+    assert codec.decode(line).front_door == "chat_completions"
 
 
 def test_integers_past_64_bits_in_messages_are_kept() -> None:
     codec = RowCodec(TABLE)
     row = _row(request_messages=[{"role": "user", "content": "x", "n": 2**80}])
-    assert codec.decode(codec.encode(row))["request_messages"][0]["n"] == 2**80
+    assert codec.decode(codec.encode(row)).request_messages[0]["n"] == 2**80
 
 
 def test_a_torn_last_line_is_skipped_and_the_rest_read(tmp_path: Path) -> None:
@@ -48,7 +59,7 @@ def test_a_torn_last_line_is_skipped_and_the_rest_read(tmp_path: Path) -> None:
     with files.own_path.open("ab") as handle:
         handle.write(b'{"id": "torn')
     read, offset = files.read_batch(files.own_path, 0, 10)
-    assert [r["id"] for r in read] == [r["id"] for r in rows]
+    assert [r.id for r in read] == [r.id for r in rows]
     assert offset == files.own_path.stat().st_size
     read, _ = files.read_batch(files.own_path, 0, 2)
     assert len(read) == 2

@@ -10,13 +10,14 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from model_router.cache.service import ResponseCache
+from model_router.costs.models import Catalogue
+from model_router.domain.keys import KeyInfo
 from model_router.errors import PermissionDenied
 from model_router.governance.governor import Governor
 from model_router.observability.operations import Operations
-from model_router.services.catalogue import Catalogue
-from model_router.services.chat import ChatService
+from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments
-from model_router.services.keys import KeyCache, KeyInfo
+from model_router.services.keys import KeyCache
 from model_router.services.request_log import RequestLog
 from model_router.services.webhooks import Dispatcher
 from model_router.settings import Settings
@@ -32,7 +33,7 @@ class AppState:
     keys: KeyCache
     catalogue: Catalogue
     request_log: RequestLog
-    chat: ChatService
+    completions: CompletionService
     ops: Operations
     cache: ResponseCache
     experiments: Experiments

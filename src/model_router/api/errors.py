@@ -13,8 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from model_router.errors import RouterError
+from model_router.frontdoors.openai_chat import error_json
 from model_router.jsonutil import dumps
-from model_router.schemas.render import error_json
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,28 @@
-"""A cached answer: what is stored, built from a successful call's row, and
-replayed as a completion or as a stream of `chat.completion.chunk` frames."""
+"""A cached answer: what is stored (a neutral `Completion`, with the model that
+gave it and what it cost), and the stream events that replay it, so that any
+front door can answer a hit in its own format."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
-from model_router.schemas.render import ChunkWriter
+from model_router.domain.completion import (
+    Completion,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoningBlock,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+)
+from model_router.domain.content import OutputPart, Reasoning, RedactedReasoning, Text, ToolCall
+from model_router.domain.usage import Usage
 
 FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -19,47 +30,46 @@ FINISH: dict[str, FinishReason] = {
     "tool_calls": "tool_calls",
     "content_filter": "content_filter",
 }
-PIECE = 64  # characters of content per replayed chunk
+PIECE = 64  # characters of text per replayed event
 
 
 @dataclass(frozen=True, slots=True)
 class CachedAnswer:
     model: str
     provider: str | None
-    content: str | None
+    parts: list[OutputPart]
     finish_reason: FinishReason
-    reasoning_content: str | None = None
-    tool_calls: list[dict[str, str]] = field(default_factory=list)
+    stop_sequence: str | None = None
     cost_usd: Decimal | None = None  # what the original call cost: a hit saves this
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> CachedAnswer | None:
-        """The answer of a successful call's row; None when there is nothing to replay."""
-        content, calls = row.get("response_text"), row.get("tool_calls") or []
-        if content is None and not calls:
+    def of(
+        cls, model: str, provider: str | None, completion: Completion, cost_usd: Decimal | None
+    ) -> CachedAnswer | None:
+        """The answer to keep; None when there is nothing to replay."""
+        if completion.text is None and not completion.tool_calls:
             return None
         return cls(
-            model=str(row["model"]),
-            provider=row.get("provider"),
-            content=content,
-            finish_reason=FINISH.get(str(row.get("finish_reason")), "stop"),
-            reasoning_content=row.get("reasoning_text"),
-            tool_calls=[
-                {"id": str(c["id"]), "name": str(c["name"]), "arguments": str(c["arguments"])}
-                for c in calls
-            ],
-            cost_usd=row.get("total_cost_usd"),
+            model,
+            provider,
+            list(completion.parts),
+            completion.finish_reason,
+            completion.stop_sequence,
+            cost_usd,
         )
+
+    def completion(self) -> Completion:
+        """As a completion that consumed nothing: a hit costs no tokens."""
+        return Completion(list(self.parts), self.finish_reason, Usage(), self.stop_sequence)
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
                 "model": self.model,
                 "provider": self.provider,
-                "content": self.content,
+                "parts": [_part_json(p) for p in self.parts],
                 "finish_reason": self.finish_reason,
-                "reasoning_content": self.reasoning_content,
-                "tool_calls": self.tool_calls,
+                "stop_sequence": self.stop_sequence,
                 "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
             }
         )
@@ -73,57 +83,55 @@ class CachedAnswer:
             return cls(
                 model=str(data["model"]),
                 provider=data.get("provider"),
-                content=data.get("content"),
+                parts=[_part_of(p) for p in data["parts"]],
                 finish_reason=FINISH.get(str(data.get("finish_reason")), "stop"),
-                reasoning_content=data.get("reasoning_content"),
-                tool_calls=[dict(c) for c in data.get("tool_calls") or []],
+                stop_sequence=data.get("stop_sequence"),
                 cost_usd=None if cost is None else Decimal(str(cost)),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ArithmeticError):
             return None
 
-    def result(self) -> ChatResult:
-        """As a result that consumed nothing: a hit costs no tokens."""
-        return ChatResult(
-            content=self.content,
-            finish_reason=self.finish_reason,
-            usage=Usage(),
-            tool_calls=[ToolCall(c["id"], c["name"], c["arguments"]) for c in self.tool_calls],
-            reasoning_content=self.reasoning_content,
-        )
+
+def _part_json(part: OutputPart) -> dict[str, Any]:
+    if isinstance(part, Text):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, Reasoning):
+        return {"type": "reasoning", "text": part.text, "signature": part.signature}
+    if isinstance(part, RedactedReasoning):
+        return {"type": "redacted_reasoning", "data": part.data}
+    return {"type": "tool_call", "id": part.id, "name": part.name, "arguments": part.arguments}
 
 
-async def replay(
-    answer: CachedAnswer,
-    writer: ChunkWriter,
-    *,
-    include_usage: bool,
-    usage_chunk: Callable[[], bytes],
-    on_first: Callable[[], None],
-    done: bytes,
-) -> AsyncIterator[bytes]:
-    """The answer as the frames a live stream would have sent, ending with [DONE]."""
-    yield writer.chunk({"role": "assistant", "content": ""})
-    on_first()
-    if answer.reasoning_content:
-        yield writer.chunk({"reasoning_content": answer.reasoning_content})
-    text = answer.content or ""
-    for start in range(0, len(text), PIECE):
-        yield writer.chunk({"content": text[start : start + PIECE]})
-    for index, call in enumerate(answer.tool_calls):
-        yield writer.chunk(
-            {
-                "tool_calls": [
-                    {
-                        "index": index,
-                        "id": call["id"],
-                        "type": "function",
-                        "function": {"name": call["name"], "arguments": call["arguments"]},
-                    }
-                ]
-            }
-        )
-    yield writer.chunk({}, answer.finish_reason)
-    if include_usage:
-        yield usage_chunk()
-    yield done
+def _part_of(data: dict[str, Any]) -> OutputPart:
+    kind = data["type"]
+    if kind == "text":
+        return Text(str(data["text"]))
+    if kind == "reasoning":
+        return Reasoning(str(data["text"]), data.get("signature"))
+    if kind == "redacted_reasoning":
+        return RedactedReasoning(str(data["data"]))
+    if kind == "tool_call":
+        return ToolCall(str(data["id"]), str(data["name"]), str(data["arguments"]))
+    raise ValueError(kind)
+
+
+def replay(answer: CachedAnswer) -> list[StreamEvent]:
+    """The events a live stream of the answer would have carried (text in pieces)."""
+    events: list[StreamEvent] = []
+    calls = 0
+    for part in answer.parts:
+        if isinstance(part, Text):
+            text = part.text
+            events.extend(TextDelta(text[i : i + PIECE]) for i in range(0, len(text), PIECE))
+        elif isinstance(part, Reasoning):
+            if part.text:
+                events.append(ReasoningDelta(part.text))
+            if part.signature:
+                events.append(ReasoningSignature(part.signature))
+        elif isinstance(part, RedactedReasoning):
+            events.append(RedactedReasoningBlock(part.data))
+        else:
+            events.append(ToolCallDelta(calls, part.id, part.name, part.arguments))
+            calls += 1
+    events.append(Finish(answer.finish_reason, answer.stop_sequence))
+    return events

@@ -1,48 +1,37 @@
-"""The response cache on the request path: plan, look up, answer from it, store.
+"""The response cache on the request path: plan, look up, store.
 
-`ChatService` calls `lookup` after validating a call and before the upstream
-call, answers a hit with `complete_hit` or `stream_hit`, and hands every
-finished call's row to `remember`. The hit's row records `cache_status` hit
-(or semantic_hit), zero cost and `saved_cost_usd`, what the original answer
-cost; a looked-up miss records `miss`.
+The service calls `lookup` after translating a call and before the upstream
+call, answers a hit through the call's front door (`entry.replay` gives the
+events of a streamed one), and hands every finished call's answer to
+`remember`. The hit's row records `cache_status` hit (or semantic_hit), zero
+cost and `saved_cost_usd`, what the original answer cost; a looked-up miss
+records `miss`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
 
-from model_router.cache.entry import CachedAnswer, replay
-from model_router.cache.key import CachePlan, Scope, context_key, plan
-from model_router.cache.semantic import Embedder, Vector, VectorIndex
+from model_router.cache.entry import CachedAnswer
+from model_router.cache.key import Scope, context_key, plan
+from model_router.cache.semantic import Embedder, VectorIndex
+from model_router.cache.state import CacheState
 from model_router.cache.store import CacheStore, MemoryStore
+from model_router.calls import Call
 from model_router.costs.pricing import Cost, Rates
-from model_router.domain import Usage
-from model_router.schemas.render import ChunkWriter, completion_json
+from model_router.db.records import RequestRecord
+from model_router.domain.completion import Completion
+from model_router.providers.base import ProviderConfig
 from model_router.settings import Settings
-
-if TYPE_CHECKING:
-    from model_router.services.catalogue import Catalogue
-    from model_router.services.chat import Call
 
 log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 FREE = Cost(input_usd=ZERO, output_usd=ZERO, rates=Rates(None, None))
-Record = Callable[["Call", dict[str, Any]], None]
-
-
-@dataclass(slots=True)
-class CacheState:
-    """The cache's notes on one call (`Call.cache`)."""
-
-    plan: CachePlan
-    context: tuple[str, str] | None = None  # semantic: (context hash, prompt)
-    vector: Vector | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +62,15 @@ class ResponseCache:
 
     @classmethod
     def disabled(cls) -> ResponseCache:
-        """Off unless a request asks, in memory: what a bare ChatService uses."""
+        """Off unless a request asks, in memory: what a bare CompletionService uses."""
         return cls(MemoryStore(1000))
 
     @classmethod
-    def from_settings(cls, settings: Settings, catalogue: Catalogue) -> ResponseCache:
+    def from_settings(
+        cls, settings: Settings, provider_config: Callable[[str], ProviderConfig | None]
+    ) -> ResponseCache:
+        """`provider_config` finds a provider's current configuration by name (the
+        catalogue's, which reloads)."""
         store: CacheStore
         if settings.redis_url:
             prefix = settings.redis_key_prefix + settings.cache_redis_prefix
@@ -92,7 +85,7 @@ class ResponseCache:
             provider = settings.semantic_cache_provider
             semantic = SemanticConfig(
                 embedder=Embedder(
-                    lambda: catalogue.providers.get(provider),
+                    lambda: provider_config(provider),
                     settings.semantic_cache_model,
                     timeout=settings.upstream_connect_timeout,
                 ),
@@ -166,70 +159,24 @@ class ResponseCache:
         raw = await self.store.get(match.entry_key)
         return CachedAnswer.from_bytes(raw) if raw is not None else None
 
-    def complete_hit(self, call: Call, answer: CachedAnswer, record: Record) -> dict[str, Any]:
-        """The response to a non-streamed hit; its row is recorded here."""
-        record(call, self._row(call, answer))
-        return completion_json(
-            request_id=str(call.id),
-            model=answer.model,
-            provider=answer.provider or "",
-            result=answer.result(),
-            cost=FREE,
-            created=call.created_at,
-            latency_ms=call.elapsed_ms(),
-        )
-
-    async def stream_hit(
-        self, call: Call, answer: CachedAnswer, record: Record, done: bytes
-    ) -> AsyncIterator[bytes]:
-        """The frames of a streamed hit; its row is recorded when the stream ends."""
-        options = call.request.stream_options if call.request else None
-        include_usage = bool(options and options.include_usage)
-        writer = ChunkWriter(str(call.id), answer.model, call.created_at, include_usage)
-
-        def first() -> None:
-            call.ttft_ms = call.elapsed_ms()
-
-        finished = False
-        try:
-            async for frame in replay(
-                answer,
-                writer,
-                include_usage=include_usage,
-                usage_chunk=lambda: writer.usage_chunk(Usage(), FREE, answer.provider or ""),
-                on_first=first,
-                done=done,
-            ):
-                yield frame
-            finished = True
-        finally:
-            row = self._row(call, answer)
-            if not finished:
-                row["status"] = "error"
-                row["error_message"] = "client disconnected"
-            record(call, row)
-
     @staticmethod
-    def _row(call: Call, answer: CachedAnswer) -> dict[str, Any]:
-        row = call.row(status="success", result=answer.result())
-        row.update(
-            input_cost_usd=ZERO,
-            output_cost_usd=ZERO,
-            total_cost_usd=ZERO,
-            cost_unknown=False,
-        )
+    def hit_row(call: Call, answer: CachedAnswer) -> RequestRecord:
+        """The record of a call answered from the cache: free, and saying what it saved."""
+        row = call.row(status="success", result=answer.completion())
+        row.input_cost_usd = row.output_cost_usd = row.total_cost_usd = ZERO
+        row.cost_unknown = False
         if call.model is None:
-            row.update(model=answer.model, provider=answer.provider)
+            row.model, row.provider = answer.model, answer.provider
         return row
 
-    def remember(self, call: Call, row: dict[str, Any]) -> None:
+    def remember(self, call: Call, row: RequestRecord, completion: Completion | None) -> None:
         """Store a successful call's answer, if its plan says so (in the background)."""
         state = call.cache
-        if state is None or not state.plan.write or row.get("status") != "success":
+        if state is None or not state.plan.write or row.status != "success":
             return
-        if call.cache_status in ("hit", "semantic_hit"):
+        if call.cache_status in ("hit", "semantic_hit") or completion is None:
             return
-        answer = CachedAnswer.from_row(row)
+        answer = CachedAnswer.of(row.model, row.provider, completion, row.total_cost_usd)
         if answer is None:
             return
         task = asyncio.get_running_loop().create_task(self._store(state, answer))

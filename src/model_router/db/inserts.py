@@ -40,9 +40,10 @@ import orjson
 from sqlalchemy import JSON, Boolean, Column, Dialect, Table, Uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from model_router.db.records import RequestRecord
 from model_router.db.types import SCALE, Money, UTCDateTime
 
-Row = dict[str, Any]
+Row = RequestRecord
 Encode = Callable[[Any], Any]
 
 
@@ -110,23 +111,13 @@ def _encoder(column: Column[Any], dialect: Dialect) -> Encode | None:
     return processor
 
 
-def _default(column: Any) -> Callable[[], Any]:
-    """What the column gets when a row leaves it out (its Python-side default)."""
-    default = column.default
-    if default is None:
-        return lambda: None
-    if default.is_callable:
-        return lambda: default.arg(None)
-    value = default.arg
-    return lambda: value
-
-
 class RowInserter:
-    """Inserts request-log rows into `table`, skipping ids already stored."""
+    """Inserts request-log records into `table`, skipping ids already stored.
+
+    A record has an attribute per column (`db/records.py`), with the ORM's defaults."""
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self._columns = [column.name for column in table.columns]
-        self._defaults = {column.name: _default(column) for column in table.columns}
         self._encoders = [
             (index, encode)
             for index, column in enumerate(table.columns)
@@ -171,9 +162,8 @@ class RowInserter:
         return stored
 
     def encode(self, row: Row) -> list[Any]:
-        """The row's values in column order, as the driver takes them."""
-        defaults = self._defaults
-        values = [row[name] if name in row else defaults[name]() for name in self._columns]
+        """The record's values in column order, as the driver takes them."""
+        values = list(map(row.__getattribute__, self._columns))
         for index, encode in self._encoders:
             value = values[index]
             if value is not None:
@@ -197,7 +187,7 @@ class RowInserter:
             stored = {uuid.UUID(int=row_id.int) for (row_id,) in result}
             if len(stored) == len(rows):
                 return list(rows)
-            return [row for row in rows if row["id"] in stored]
+            return [row for row in rows if row.id in stored]
         if not one_by_one:
             stored_now = await self._insert_sqlite(conn, encoded)
             if stored_now == len(rows):

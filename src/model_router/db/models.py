@@ -173,6 +173,10 @@ class Request(Base):
     saved_cost_usd: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
     experiment_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
     variant: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Which API the call came through (issue 16): chat_completions, messages, ...
+    front_door: Mapped[str] = mapped_column(
+        String(30), default="chat_completions", server_default="chat_completions"
+    )
 
 
 class WebhookSubscription(Base):

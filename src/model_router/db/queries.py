@@ -16,7 +16,7 @@ no values is None.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from model_router.db import rollup
 from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Model, Provider, Request, User
+from model_router.db.records import RequestRecord
 from model_router.schemas.analytics import (
     CatalogueModel,
     DailyStats,
@@ -60,7 +61,7 @@ Status = Literal["success", "error"]
 RequestSort = Literal[
     "-created_at", "created_at", "-total_cost_usd", "total_cost_usd", "-latency_ms", "latency_ms"
 ]
-PendingLookup = Callable[[uuid.UUID], Mapping[str, Any] | None]
+PendingLookup = Callable[[uuid.UUID], RequestRecord | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +328,7 @@ async def list_requests(
                 Request.error_message,
                 Request.is_stream,
                 Request.user_id,
+                Request.front_door,
             )
             .where(*where)
             .order_by(*_order(sort))
@@ -376,7 +378,7 @@ async def get_request(
     is asked first: a row leaves it only once committed, so no request can fall
     between the two."""
     if pending is not None and (held := pending(request_id)) is not None:
-        detail = RequestDetail.model_validate(dict(held))
+        detail = RequestDetail.model_validate(held, from_attributes=True)
         return detail if scope is None or detail.user_id == scope else None
     row = await session.scalar(select(Request).where(Request.id == request_id, *_scoped(scope)))
     return None if row is None else RequestDetail.model_validate(row)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from model_router.db.models import Base, Request
+from model_router.db.records import RequestRecord
 from model_router.db.types import Money
 
 NO_KEY = uuid.UUID(int=0)  # stands for a row without a key (primary keys cannot be NULL)
@@ -105,39 +106,39 @@ def _day_of(moment: datetime) -> date:
     return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
 
 
-def is_unknown_cost(row: Mapping[str, Any]) -> bool:
+def is_unknown_cost(row: RequestRecord) -> bool:
     """No price for the model, or a successful call that got no cost."""
-    return bool(row.get("cost_unknown")) or (
-        row.get("status") == "success" and row.get("total_cost_usd") is None
-    )
+    return bool(row.cost_unknown) or (row.status == "success" and row.total_cost_usd is None)
 
 
-def is_routed(row: Mapping[str, Any]) -> bool:
+def is_routed(row: RequestRecord) -> bool:
     """A successful call priced against the default model it was routed away from."""
     return (
-        row.get("status") == "success"
-        and row.get("default_cost_usd") is not None
-        and row.get("total_cost_usd") is not None
+        row.status == "success"
+        and row.default_cost_usd is not None
+        and row.total_cost_usd is not None
     )
 
 
-def tally(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
     """Request-log rows summed per rollup key: what `add_rows` adds."""
     groups: dict[tuple[date, uuid.UUID, str, str], dict[str, Any]] = {}
     for row in rows:
         key = (
-            _day_of(row["created_at"]),
-            row.get("user_id") or NO_KEY,
-            row["model"],
-            row.get("provider") or "",
+            _day_of(row.created_at),
+            row.user_id or NO_KEY,
+            row.model,
+            row.provider or "",
         )
-        group = groups.get(key)
+        group: dict[str, Any] | None = groups.get(key)
         if group is None:
-            group = groups[key] = dict(zip(KEY, key, strict=True)) | dict.fromkeys(COUNTS, 0)
+            group = dict(zip(KEY, key, strict=True))
+            group.update(dict.fromkeys(COUNTS, 0))
             group.update(dict.fromkeys(MONEY, ZERO))
-        latency = row.get("latency_ms")
+            groups[key] = group
+        latency = row.latency_ms
         group["requests"] += 1
-        group["successful"] += row.get("status") == "success"
+        group["successful"] += row.status == "success"
         for name in (
             "input_tokens",
             "output_tokens",
@@ -145,21 +146,21 @@ def tally(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "cached_input_tokens",
             "reasoning_tokens",
         ):
-            group[name] += row.get(name) or 0
-        group["cost_usd"] += row.get("total_cost_usd") or ZERO
+            group[name] += getattr(row, name) or 0
+        group["cost_usd"] += row.total_cost_usd or ZERO
         group["latency_sum"] += latency or 0
         group["latency_count"] += latency is not None
         group["unknown_cost"] += is_unknown_cost(row)
-        cache_status = row.get("cache_status")
+        cache_status = row.cache_status
         if cache_status is not None:
             group["cache_lookups"] += 1
             if cache_status in CACHE_HITS:
                 group["cache_hits"] += 1
-                group["cache_saved_usd"] += row.get("saved_cost_usd") or ZERO
+                group["cache_saved_usd"] += row.saved_cost_usd or ZERO
         if is_routed(row):
             group["routed"] += 1
-            group["routed_default_usd"] += row["default_cost_usd"]
-            group["routed_actual_usd"] += row["total_cost_usd"]
+            group["routed_default_usd"] += row.default_cost_usd
+            group["routed_actual_usd"] += row.total_cost_usd
     return list(groups.values())
 
 
@@ -175,7 +176,7 @@ def _upsert(dialect: str) -> Any:
     )
 
 
-async def add_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+async def add_rows(conn: AsyncConnection, rows: Sequence[RequestRecord]) -> None:
     """Add the sums of freshly inserted request-log rows; call in their transaction."""
     groups = tally(rows)
     if groups:

@@ -4,35 +4,43 @@ from the rest of the package.
 
 - `content`: message parts (text, image, document, tool call and result, reasoning).
 - `request`: `Request`, tools, output format, reasoning settings, native bodies.
-- `completion`: `Completion` and the `StreamEvent`s of a streamed answer.
+- `completion`: `Completion`, the `StreamEvent`s of a streamed answer, and the
+  `Accumulator` that turns the one into the other.
 - `usage`: `Usage`.
-
-`legacy` holds the types the code used before the core (`ChatResult` and its
-stream events); they go once every module speaks the new ones.
 """
 
-from model_router.domain.legacy import (
+from model_router.domain.completion import (
+    CONTENT_EVENTS,
     FLUSH,
-    ChatResult,
+    Accumulator,
+    Completion,
     Finish,
     FinishReason,
     Flush,
+    NativeFrame,
     ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoningBlock,
     StreamEvent,
     TextDelta,
-    ToolCall,
     ToolCallDelta,
     UsageReport,
 )
+from model_router.domain.content import ToolCall
 from model_router.domain.usage import Usage
 
 __all__ = [
+    "CONTENT_EVENTS",
     "FLUSH",
-    "ChatResult",
+    "Accumulator",
+    "Completion",
     "Finish",
     "FinishReason",
     "Flush",
+    "NativeFrame",
     "ReasoningDelta",
+    "ReasoningSignature",
+    "RedactedReasoningBlock",
     "StreamEvent",
     "TextDelta",
     "ToolCall",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from model_router.domain.content import OutputPart, Reasoning, Text, ToolCall
+from model_router.domain.content import OutputPart, Reasoning, RedactedReasoning, Text, ToolCall
 from model_router.domain.request import NativeBody, WireProtocol
 from model_router.domain.usage import Usage
 
@@ -34,8 +34,7 @@ class Completion:
 
     @property
     def reasoning_text(self) -> str | None:
-        texts = [p.text for p in self.parts if isinstance(p, Reasoning)]
-        return "".join(texts) if texts else None
+        return "".join(p.text for p in self.parts if isinstance(p, Reasoning)) or None
 
     @property
     def tool_calls(self) -> list[ToolCall]:
@@ -128,3 +127,83 @@ StreamEvent = (
 
 CONTENT_EVENTS = (TextDelta, ReasoningDelta, RedactedReasoningBlock, ToolCallDelta)
 """The events that mean content has begun (a stream is committed after one)."""
+
+
+class Accumulator:
+    """Collects a stream's events into the `Completion` that is priced and logged.
+
+    Text and reasoning pieces are joined once, when their part ends (a long
+    answer is many thousands of pieces)."""
+
+    __slots__ = ("_calls", "_kind", "_parts", "_pieces", "finish", "stop_sequence", "usage")
+
+    def __init__(self) -> None:
+        self._parts: list[OutputPart] = []
+        self._pieces: list[str] = []
+        self._kind: type[Text] | type[Reasoning] | None = None  # the part being written
+        self._calls: dict[int, ToolCall] = {}
+        self.finish: FinishReason = "stop"
+        self.stop_sequence: str | None = None
+        self.usage = Usage()
+
+    def feed(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            if self._kind is not Text:
+                self._close()
+                self._kind = Text
+            self._pieces.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            if self._kind is not Reasoning:
+                self._close()
+                self._kind = Reasoning
+            self._pieces.append(event.text)
+        elif isinstance(event, ToolCallDelta):
+            call = self._calls.get(event.index)
+            if call is None:
+                self._close()
+                call = self._calls[event.index] = ToolCall(id=event.id or "", name="", arguments="")
+                self._parts.append(call)
+            if event.id:
+                call.id = event.id
+            if event.name:
+                call.name = event.name
+            call.arguments += event.arguments
+        elif isinstance(event, UsageReport):
+            self.usage = event.usage
+        elif isinstance(event, Finish):
+            self.finish = event.reason
+            self.stop_sequence = event.stop_sequence
+        elif isinstance(event, ReasoningSignature):
+            if self._kind is Reasoning:
+                self._close(event.signature)
+            else:
+                self._close()
+                self._parts.append(Reasoning("", event.signature))
+        elif isinstance(event, RedactedReasoningBlock):
+            self._close()
+            self._parts.append(RedactedReasoning(event.data))
+
+    def _part(self, signature: str | None = None) -> OutputPart | None:
+        if self._kind is Text:
+            return Text("".join(self._pieces))
+        if self._kind is Reasoning:
+            return Reasoning("".join(self._pieces), signature)
+        return None
+
+    def _close(self, signature: str | None = None) -> None:
+        if (part := self._part(signature)) is not None:
+            self._parts.append(part)
+            self._pieces = []
+            self._kind = None
+
+    def completion(self) -> Completion:
+        """What was received so far (tool calls in the order they began)."""
+        parts = list(self._parts)
+        if (part := self._part()) is not None:
+            parts.append(part)
+        return Completion(
+            parts=parts,
+            finish_reason=self.finish,
+            usage=self.usage,
+            stop_sequence=self.stop_sequence,
+        )

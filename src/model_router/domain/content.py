@@ -49,12 +49,16 @@ class Document:
 
 @dataclass(slots=True)
 class ToolCall:
-    """A call the assistant made. `arguments` is a JSON string, as OpenAI sends it."""
+    """A call the assistant made. `arguments` is a JSON string, as OpenAI sends it.
+
+    `signature` is the provider's opaque proof that goes with the call when it is
+    sent back (Gemini's thought signature)."""
 
     id: str
     name: str
     arguments: str
     cache_control: Json | None = None
+    signature: str | None = None
 
 
 @dataclass(slots=True)
@@ -62,7 +66,7 @@ class ToolResult:
     """The answer to a tool call, sent back by the client."""
 
     tool_call_id: str
-    content: list[Text | Image | Document]
+    content: list[Text | Image | Document | Opaque]
     is_error: bool = False
     cache_control: Json | None = None
 

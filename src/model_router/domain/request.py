@@ -14,6 +14,9 @@ WIRE_PROTOCOLS: tuple[WireProtocol, ...] = ("openai", "anthropic", "gemini")
 
 FrontDoor = Literal["chat_completions", "messages", "responses", "embeddings"]
 
+ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
+"""Body fields that steer the router itself (`Request.options`), never sent upstream."""
+
 
 @dataclass(slots=True)
 class Tool:
@@ -95,6 +98,12 @@ class Request:
     `client_body` is the client's body as received, for a front door that
     echoes the request in its answer or whose conversation the service stores
     (Responses); no adapter reads it.
+
+    `extras` are the client's top-level fields the core does not model, by
+    their name in the door's protocol (`logprobs`, `modalities`, ...): an
+    adapter of another protocol refuses those that would change the answer and
+    ignores the rest. `options` are the router's own fields (`models`,
+    `routing`, `cache`), never sent upstream.
     """
 
     model: str
@@ -119,6 +128,8 @@ class Request:
     native: NativeBody | None = None
     client_body: Json | None = None
     dropped: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def prompt_text(self) -> str:
         """The conversation as text, for the request log and its search."""

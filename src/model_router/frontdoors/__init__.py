@@ -2,6 +2,7 @@
 the neutral core (`model_router.domain`), the mirror image of `providers/`.
 
 - `base`: the `Door` protocol every front door implements.
+- `openai_chat` (with `openai_chat_translate`): Chat Completions, `POST /v1/chat/completions`.
 - `anthropic_messages`: Anthropic's Messages API (`POST /v1/messages`) and its
   count_tokens estimate; `anthropic_render` and `anthropic_stream` render its
   answers, whole and streamed.

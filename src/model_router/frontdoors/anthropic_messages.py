@@ -212,7 +212,7 @@ def _document(block: wire.DocumentBlock) -> Document | Opaque:
 
 
 def _tool_result(block: wire.ToolResultBlock) -> ToolResult:
-    content: list[Text | Image | Document] = []
+    content: list[Text | Image | Document | Opaque] = []
     for item in block.content:
         part = _part(item, "", "user") if not isinstance(item, wire.OtherBlock) else _opaque(item)
         if isinstance(part, Text | Image | Document):

@@ -218,7 +218,7 @@ def _data_url(value: str) -> tuple[str | None, str | None]:
 
 
 def _tool_result(item: wire.FunctionCallOutputItem) -> ToolResult:
-    content: list[Text | Image | Document] = []
+    content: list[Text | Image | Document | Opaque] = []
     for j, piece in enumerate(item.output):
         part = _part(piece, f"output.{j}")
         if isinstance(part, Text | Image | Document):

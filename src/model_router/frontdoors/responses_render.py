@@ -33,7 +33,7 @@ from model_router.domain.request import Request
 from model_router.domain.usage import Usage
 from model_router.errors import RouterError
 from model_router.frontdoors.base import Answered, cost_json
-from model_router.schemas import render
+from model_router.frontdoors.openai_chat import router_error_json
 
 Status = Literal["completed", "incomplete", "failed", "in_progress"]
 
@@ -226,7 +226,7 @@ def response_json(completion: Completion, answered: Answered, request: Request |
 
 def error_json(error: RouterError) -> Json:
     """OpenAI's `{"error": {"message", "type", "param", "code"}}`."""
-    return render.error_json(error.message, error.error_type, error.param, error.code)
+    return router_error_json(error)
 
 
 def failure_json(error: RouterError) -> Json:

@@ -3,7 +3,7 @@
 `admit(call, candidates)` runs once the model (and any fallbacks) is known and
 before the first upstream call: allowed models (403), then one atomic store
 operation for RPM, TPM and the budget reservation (429s). `finish(call, row)`
-runs in `ChatService._record`, which every finished call passes exactly once:
+runs in `CompletionService._record`, which every finished call passes exactly once:
 it tags the row, drops its text when the key or the router says so, and
 settles the reservation with the row's actual cost and tokens (a failed or
 abandoned call costs what its row says, usually nothing).
@@ -26,12 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.calls import Call
 from model_router.db.models import Request
+from model_router.db.records import RequestRecord
+from model_router.domain.keys import KeyInfo
 from model_router.errors import BudgetExceeded, GovernanceUnavailable, RateLimited
 from model_router.governance import limits
 from model_router.governance.budgets import (
@@ -58,11 +61,7 @@ from model_router.governance.store import (
 )
 from model_router.governance.tags import apply_tags, scrub_text
 from model_router.routing.route import Route
-from model_router.services.keys import KeyInfo
 from model_router.settings import Settings
-
-if TYPE_CHECKING:
-    from model_router.services.chat import Call
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -221,7 +220,7 @@ class Governor:
 
     # --- settlement --------------------------------------------------------------
 
-    def finish(self, call: Call, row: dict[str, Any]) -> None:
+    def finish(self, call: Call, row: RequestRecord) -> None:
         """Every finished call, once: tags, privacy, the request.error event, settle."""
         apply_tags(row, call.body, call.headers)
         if not (self._store_text and call.key.store_text):
@@ -231,9 +230,9 @@ class Governor:
         admission = self._open.pop(call.id, None)
         if admission is None:
             return
-        actual = row.get("total_cost_usd")
+        actual = row.total_cost_usd
         pico = to_pico(actual) if isinstance(actual, Decimal) and actual > 0 else 0
-        total = int(row.get("total_tokens") or 0)
+        total = int(row.total_tokens or 0)
         request = SettleRequest(
             key_id=str(admission.key.id),
             window=admission.window,
@@ -411,24 +410,24 @@ def _is_redis_error(exc: Exception) -> bool:
     return any(t.__module__.startswith("redis") for t in type(exc).__mro__)
 
 
-def _upstream_failure(row: dict[str, Any]) -> bool:
+def _upstream_failure(row: RequestRecord) -> bool:
     """An error the caller did not cause: the provider failed, or the router."""
-    if row.get("status") != "error":
+    if row.status != "error":
         return False
-    status = int(row.get("http_status") or 0)
-    return row.get("upstream_status") is not None or status >= 500
+    status = int(row.http_status or 0)
+    return row.upstream_status is not None or status >= 500
 
 
-def _error_event(key: KeyInfo, row: dict[str, Any]) -> dict[str, Any]:
+def _error_event(key: KeyInfo, row: RequestRecord) -> dict[str, Any]:
     return {
-        "request_id": str(row.get("id")),
+        "request_id": str(row.id),
         "key_id": str(key.id),
         "key_name": key.name,
-        "model": row.get("model"),
-        "provider": row.get("provider"),
-        "http_status": row.get("http_status"),
-        "upstream_status": row.get("upstream_status"),
-        "error_message": row.get("error_message"),
+        "model": row.model,
+        "provider": row.provider,
+        "http_status": row.http_status,
+        "upstream_status": row.upstream_status,
+        "error_message": row.error_message,
     }
 
 

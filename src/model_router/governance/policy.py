@@ -20,12 +20,12 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
 
+from model_router.costs.models import ModelInfo
 from model_router.costs.pricing import cost
 from model_router.domain import Usage
 from model_router.errors import ModelNotAllowed, PermissionDenied
 from model_router.jsonutil import dumps
 from model_router.routing.route import Route
-from model_router.services.catalogue import ModelInfo
 
 DEFAULT_MAX_OUTPUT = 32_768
 

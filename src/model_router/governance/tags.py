@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from model_router.db.records import RequestRecord
+
 MAX_TAGS = 32
 MAX_KEY = 64
 MAX_VALUE = 200
 TAGS_HEADER = "x-router-tags"
-TEXT_COLUMNS = ("request_messages", "response_text", "reasoning_text", "tool_calls")
 
 
 def tags_of(body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
@@ -36,15 +37,17 @@ def tags_of(body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, st
     return {name[:MAX_KEY]: value[:MAX_VALUE] for name, value in list(tags.items())[:MAX_TAGS]}
 
 
-def apply_tags(row: dict[str, Any], body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+def apply_tags(row: RequestRecord, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
     tags = tags_of(body, headers)
-    row["tags"] = tags or None
+    row.tags = tags or None
     user = body.get("user")
-    row["end_user"] = user[:MAX_VALUE] if isinstance(user, str) and user else None
+    row.end_user = user[:MAX_VALUE] if isinstance(user, str) and user else None
 
 
-def scrub_text(row: dict[str, Any]) -> None:
+def scrub_text(row: RequestRecord) -> None:
     """Keep tokens, costs and the outcome; drop what was said."""
-    row["prompt_text"] = ""
-    for column in TEXT_COLUMNS:
-        row[column] = None
+    row.prompt_text = ""
+    row.request_messages = None
+    row.response_text = None
+    row.reasoning_text = None
+    row.tool_calls = None

@@ -15,12 +15,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from model_router.db.records import RequestRecord
 from model_router.jsonutil import dumps
 
 REQUEST_LOGGER = "model_router.requests"
 FIELDS = "fields"  # the LogRecord attribute that holds a record's structured fields
 _NEEDS_QUOTES = re.compile(r'[\s"=]')
-Row = dict[str, Any]
+Row = RequestRecord
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any] | None:
@@ -106,29 +107,29 @@ class RequestLogLine:
     def __call__(self, row: Row) -> None:
         if not self._log.isEnabledFor(logging.INFO):
             return
-        cost = row.get("total_cost_usd")
+        cost = row.total_cost_usd
         fields: dict[str, Any] = {
-            "request_id": str(row["id"]),
-            "key": self._prefixes.get(row["user_id"], "unknown"),
-            "model": row["model"],
-            "provider": row.get("provider"),
-            "status": row["status"],
-            "http_status": row.get("http_status"),
-            "latency_ms": row["latency_ms"],
-            "ttft_ms": row.get("ttft_ms"),
-            "input_tokens": row["input_tokens"],
-            "output_tokens": row["output_tokens"],
+            "request_id": str(row.id),
+            "key": self._prefixes.get(row.user_id, "unknown") if row.user_id else "unknown",
+            "model": row.model,
+            "provider": row.provider,
+            "status": row.status,
+            "http_status": row.http_status,
+            "latency_ms": row.latency_ms,
+            "ttft_ms": row.ttft_ms,
+            "input_tokens": row.input_tokens,
+            "output_tokens": row.output_tokens,
             "cost_usd": None if cost is None else str(cost),
-            "stream": row.get("is_stream", False),
+            "stream": row.is_stream,
         }
-        if row.get("cache_status"):
-            fields["cache"] = row["cache_status"]
-        if attempts := row.get("attempts"):
+        if row.cache_status:
+            fields["cache"] = row.cache_status
+        if attempts := row.attempts:
             fields["attempts"] = len(attempts)
-        if row.get("error_message"):
-            fields["error"] = row["error_message"]
+        if row.error_message:
+            fields["error"] = row.error_message
         if self._log_prompts:
-            fields["prompt"] = row.get("prompt_text") or ""
+            fields["prompt"] = row.prompt_text or ""
         # A record made directly: no caller lookup on the request path.
         record = self._log.makeRecord(
             REQUEST_LOGGER, logging.INFO, __file__, 0, "request", (), None

@@ -17,7 +17,6 @@ import os
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,7 +28,9 @@ from prometheus_client import (
     multiprocess,
 )
 
-Row = dict[str, Any]
+from model_router.db.records import Attempt, RequestRecord
+
+Row = RequestRecord
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30)
@@ -185,10 +186,10 @@ class Metrics:
     def _children(self, row: Row) -> tuple[_Bound, str]:
         # A model the catalogue does not know is a client's typo: one label for all
         # of them, so bad requests cannot create series without bound.
-        model = row["model"] if row.get("model_id") is not None else UNKNOWN
-        provider = row.get("provider") or UNKNOWN
-        key = self.key_prefixes.get(row["user_id"], UNKNOWN)
-        label = (model, provider, row["status"], row.get("http_status") or 0, key)
+        model = row.model if row.model_id is not None else UNKNOWN
+        provider = row.provider or UNKNOWN
+        key = self.key_prefixes.get(row.user_id, UNKNOWN) if row.user_id else UNKNOWN
+        label = (model, provider, row.status, row.http_status or 0, key)
         bound = self._bound.get(label)
         if bound is None:
             bound = _Bound(self, model, provider, label[2], str(label[3]), key)
@@ -199,32 +200,32 @@ class Metrics:
         """The request-log listener: one finished call."""
         bound, key = self._children(row)
         bound.requests.inc()
-        bound.latency.observe(row["latency_ms"] / 1000)
-        ttft = row.get("ttft_ms")
+        bound.latency.observe((row.latency_ms or 0) / 1000)
+        ttft = row.ttft_ms
         if ttft is not None:
             bound.ttft.observe(ttft / 1000)
-        if row["input_tokens"]:
-            bound.input_tokens.inc(row["input_tokens"])
-        if row["output_tokens"]:
-            bound.output_tokens.inc(row["output_tokens"])
-        cost: Decimal | None = row.get("total_cost_usd")
+        if row.input_tokens:
+            bound.input_tokens.inc(row.input_tokens)
+        if row.output_tokens:
+            bound.output_tokens.inc(row.output_tokens)
+        cost: Decimal | None = row.total_cost_usd
         if cost:
             bound.cost.inc(float(cost))
-        attempts = row.get("attempts")
+        attempts = row.attempts
         if attempts:
             self._attempts(attempts)
-        elif row["status"] != "success":
-            kind = error_class(row.get("http_status"), row.get("upstream_status"))
-            if kind is not None and row.get("provider"):
-                self.upstream_errors.labels(row["provider"], kind).inc()
-        cache = row.get("cache_status")
+        elif row.status != "success":
+            kind = error_class(row.http_status, row.upstream_status)
+            if kind is not None and row.provider:
+                self.upstream_errors.labels(row.provider, kind).inc()
+        cache = row.cache_status
         if cache:
             self.cache.labels(cache).inc()
-        if row.get("http_status") == 429:
-            source = "upstream" if row.get("upstream_status") == 429 else "router"
+        if row.http_status == 429:
+            source = "upstream" if row.upstream_status == 429 else "router"
             self.rate_limited.labels(key, source).inc()
 
-    def _attempts(self, attempts: list[dict[str, Any]]) -> None:
+    def _attempts(self, attempts: list[Attempt]) -> None:
         """Retries, fallbacks, panic calls and upstream errors from the routing
         attempts ({deployment, provider, model, status, latency_ms, error, and
         panic: true on a call made on an open circuit}; status is the upstream's
@@ -235,14 +236,14 @@ class Metrics:
             if previous is not None:
                 (self.retries if model == previous else self.fallbacks).labels(model).inc()
             previous = model
-            status = attempt.get("status")
-            ok = status == 200 or status == "success"
+            status = attempt["status"]
+            ok = status == 200
             if attempt.get("panic"):
                 deployment = str(attempt.get("deployment") or UNKNOWN)
                 self.panic.labels(deployment, "success" if ok else "error").inc()
             if ok:
                 continue
-            kind = status_class(status) if isinstance(status, int) else "error"
+            kind = status_class(status)
             self.upstream_errors.labels(str(attempt.get("provider") or UNKNOWN), kind).inc()
 
     def render(self) -> tuple[bytes, str]:

@@ -6,21 +6,31 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import values
 
+from model_router.db.records import RequestRecord
+from model_router.domain.keys import KeyInfo
 from model_router.observability.logs import RequestLogLine
 from model_router.observability.metrics import Metrics
-from model_router.services.keys import KeyInfo
 from model_router.settings import Settings
 
 if TYPE_CHECKING:
     from model_router.observability.tracing import Tracing
     from model_router.providers.base import Provider
-    from model_router.services.request_log import RequestLog
 
 log = logging.getLogger(__name__)
+
+
+class RowFeed(Protocol):
+    """What operations needs of the request log (`services.request_log.RequestLog`):
+    a hook on every finished row, and the depth of its queue."""
+
+    listeners: list[Callable[[RequestRecord], None]]
+
+    @property
+    def depth(self) -> int: ...
 
 
 def multiprocess_dir(settings: Settings) -> str | None:
@@ -68,7 +78,7 @@ class Operations:
     def provider_wrapper(self) -> Callable[[Provider], Provider] | None:
         return self.tracing.wrap if self.tracing is not None else None
 
-    def attach(self, request_log: RequestLog) -> None:
+    def attach(self, request_log: RowFeed) -> None:
         request_log.listeners.append(self.metrics.observe)
         if self.settings.log_requests:
             line = RequestLogLine(self.metrics.key_prefixes, log_prompts=self.settings.log_prompts)
@@ -76,7 +86,7 @@ class Operations:
         if self.tracing is not None:
             tracing, prefixes = self.tracing, self.metrics.key_prefixes
             request_log.listeners.append(
-                lambda row: tracing.on_row(row, prefixes.get(row["user_id"]))
+                lambda row: tracing.on_row(row, prefixes.get(row.user_id) if row.user_id else None)
             )
         self.metrics.watch_queue(lambda: request_log.depth)
         if self.metrics.multiproc_dir is not None:

@@ -28,11 +28,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from model_router.domain import ChatResult, StreamEvent, Usage, UsageReport
+from model_router.db.records import RequestRecord
+from model_router.domain import Completion, StreamEvent, Usage, UsageReport
+from model_router.domain.request import Request
 from model_router.providers.base import Provider, Target
-from model_router.schemas.chat import ChatCompletionRequest
 
-Row = dict[str, Any]
+Row = RequestRecord
 SCOPE = "model_router"
 EXPORT_TIMEOUT = 5  # seconds per export, retries included
 
@@ -107,31 +108,31 @@ class Tracing:
         span = trace.get_current_span()
         if not span.is_recording():
             return
-        span.update_name(f"chat {row['model']}")
+        span.update_name(f"chat {row.model}")
         attributes: dict[str, Any] = {
-            "gen_ai.request.model": row.get("requested_model") or row["model"],
-            "gen_ai.usage.input_tokens": row["input_tokens"],
-            "gen_ai.usage.output_tokens": row["output_tokens"],
-            "http.response.status_code": row.get("http_status") or 0,
-            "model_router.request_id": str(row["id"]),
-            "model_router.status": row["status"],
-            "model_router.latency_ms": row["latency_ms"],
+            "gen_ai.request.model": row.requested_model or row.model,
+            "gen_ai.usage.input_tokens": row.input_tokens,
+            "gen_ai.usage.output_tokens": row.output_tokens,
+            "http.response.status_code": row.http_status or 0,
+            "model_router.request_id": str(row.id),
+            "model_router.status": row.status,
+            "model_router.latency_ms": row.latency_ms,
         }
-        if row.get("provider"):
-            attributes["gen_ai.provider.name"] = row["provider"]
-            attributes["gen_ai.system"] = row["provider"]
-        if row.get("total_cost_usd") is not None:
-            attributes["model_router.cost_usd"] = float(row["total_cost_usd"])
-        if row.get("ttft_ms") is not None:
-            attributes["model_router.ttft_ms"] = row["ttft_ms"]
-        if row.get("cache_status"):
-            attributes["model_router.cache"] = row["cache_status"]
+        if row.provider:
+            attributes["gen_ai.provider.name"] = row.provider
+            attributes["gen_ai.system"] = row.provider
+        if row.total_cost_usd is not None:
+            attributes["model_router.cost_usd"] = float(row.total_cost_usd)
+        if row.ttft_ms is not None:
+            attributes["model_router.ttft_ms"] = row.ttft_ms
+        if row.cache_status:
+            attributes["model_router.cache"] = row.cache_status
         if key_prefix:
             attributes["model_router.key"] = key_prefix
         span.set_attributes(attributes)
-        if row["status"] != "success":
-            span.set_attribute("error.type", str(row.get("http_status") or "error"))
-            span.set_status(Status(StatusCode.ERROR, row.get("error_message") or None))
+        if row.status != "success":
+            span.set_attribute("error.type", str(row.http_status or "error"))
+            span.set_status(Status(StatusCode.ERROR, row.error_message or None))
 
     def wrap(self, provider: Provider) -> Provider:
         return TracedProvider(provider, self.tracer)
@@ -150,7 +151,7 @@ class TracedProvider:
         self._tracer = tracer
         self._server = urlsplit(inner.config.base_url).hostname or ""
 
-    def _start(self, request: ChatCompletionRequest, target: Target, stream: bool) -> Span:
+    def _start(self, request: Request, target: Target, stream: bool) -> Span:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": self.config.name,
@@ -160,7 +161,7 @@ class TracedProvider:
             "model_router.stream": stream,
         }
         for name, value in (
-            ("gen_ai.request.max_tokens", request.max_completion_tokens or request.max_tokens),
+            ("gen_ai.request.max_tokens", request.max_output_tokens),
             ("gen_ai.request.temperature", request.temperature),
             ("gen_ai.request.top_p", request.top_p),
         ):
@@ -178,12 +179,10 @@ class TracedProvider:
             span.set_attribute("http.response.status_code", upstream)
         span.set_status(Status(StatusCode.ERROR, getattr(exc, "message", None) or str(exc)))
 
-    async def complete(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> ChatResult:
+    async def complete(self, request: Request, target: Target) -> Completion:
         span = self._start(request, target, stream=False)
         try:
-            result = await self.inner.complete(request, body, target)
+            result = await self.inner.complete(request, target)
         except BaseException as exc:
             self._fail(span, exc)
             span.end()
@@ -196,16 +195,12 @@ class TracedProvider:
         span.end()
         return result
 
-    def stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
-        return self._stream(request, body, target)
+    def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
+        return self._stream(request, target)
 
-    async def _stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
+    async def _stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         span = self._start(request, target, stream=True)
-        events = self.inner.stream(request, body, target)
+        events = self.inner.stream(request, target)
         try:
             async for event in events:
                 if isinstance(event, UsageReport):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from model_router.domain import ChatResult, StreamEvent
+from model_router.domain.completion import Completion, StreamEvent
+from model_router.domain.request import WIRE_PROTOCOLS, Request, WireProtocol
 from model_router.providers.http import Client
-from model_router.schemas.chat import ChatCompletionRequest
 
-Protocol_ = Literal["openai", "anthropic", "gemini"]
-PROTOCOLS: tuple[Protocol_, ...] = ("openai", "anthropic", "gemini")
+Protocol_ = WireProtocol
+PROTOCOLS: tuple[Protocol_, ...] = WIRE_PROTOCOLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +39,22 @@ class Target:
 
 
 class Provider(Protocol):
-    """A wire protocol. `body` is the client's raw JSON, for pass-through."""
+    """A wire protocol, spoken from the neutral `Request`.
+
+    When `request.native` is a body of the adapter's own protocol, the adapter
+    sends it on (model swapped, the router's own fields removed) and returns
+    the upstream's own answer beside the parsed one (`Completion.native`, or a
+    `NativeFrame` before the events of each streamed frame, where a front door
+    of that protocol reads them). Otherwise it translates the neutral fields,
+    and refuses (`UnsupportedFeature`, a 400 naming the field) what it cannot
+    express.
+    """
 
     config: ProviderConfig
 
-    async def complete(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> ChatResult: ...
+    async def complete(self, request: Request, target: Target) -> Completion: ...
 
-    def stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]: ...
 
 
 class ProviderFactory(Protocol):

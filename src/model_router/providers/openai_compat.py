@@ -1,8 +1,11 @@
 """OpenAI Chat Completions: OpenAI itself, DeepSeek, Azure OpenAI and every
 OpenAI-compatible server. Vendors differ only in configuration.
 
-The client's body is passed through with the upstream model name swapped in,
-so fields the router does not know still reach the provider.
+A request that came with an OpenAI body (`request.native`, the Chat
+Completions front door) is passed through with the upstream model name swapped
+in, so fields the router does not know still reach the provider. Any other is
+translated from the neutral fields (`openai_body`). Streams yield no
+`NativeFrame`s: the only front door of this protocol renders its own chunks.
 """
 
 from __future__ import annotations
@@ -12,19 +15,20 @@ from typing import Any, cast
 
 import orjson
 
-from model_router.domain import (
+from model_router.domain.completion import (
     FLUSH,
-    ChatResult,
+    Completion,
     Finish,
     FinishReason,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
-    ToolCall,
     ToolCallDelta,
-    Usage,
     UsageReport,
 )
+from model_router.domain.content import OutputPart, Reasoning, Text, ToolCall
+from model_router.domain.request import ROUTER_FIELDS, NativeBody, Request
+from model_router.domain.usage import Usage
 from model_router.errors import UpstreamError
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.http import (
@@ -37,7 +41,7 @@ from model_router.providers.http import (
     post_json,
     sse_batches,
 )
-from model_router.schemas.chat import ROUTER_FIELDS, ChatCompletionRequest
+from model_router.providers.openai_body import body_from_request
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -49,9 +53,14 @@ FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
-def to_request(body: dict[str, Any], target: Target, *, stream: bool) -> dict[str, Any]:
-    """The upstream body: the client's, with the upstream model and usage on streams."""
-    payload = {k: v for k, v in body.items() if k not in ROUTER_FIELDS}
+def to_request(request: Request, target: Target, *, stream: bool) -> dict[str, Any]:
+    """The upstream body: the client's own when it is an OpenAI body, else the
+    translation of the neutral request; with the upstream model, and usage on streams."""
+    native = request.native
+    if native is not None and native.protocol == "openai":
+        payload = {k: v for k, v in native.body.items() if k not in ROUTER_FIELDS}
+    else:
+        payload = body_from_request(request)
     payload.update(target.extra_body)
     payload["model"] = target.upstream_model
     if stream:
@@ -85,26 +94,29 @@ def map_finish(value: Any) -> FinishReason:
     return FINISH_REASONS.get(str(value), "stop")
 
 
-def from_response(data: Any, provider: str) -> ChatResult:
+def from_response(data: Any, provider: str) -> Completion:
     try:
         choice = data["choices"][0]
         message = choice["message"]
     except (KeyError, IndexError, TypeError) as exc:
         raise malformed(provider, "no choices[0].message") from exc
-    tool_calls = [
+    parts: list[OutputPart] = []
+    if reasoning := message.get("reasoning_content"):
+        parts.append(Reasoning(str(reasoning)))
+    if (content := message.get("content")) is not None:
+        parts.append(Text(str(content)))
+    parts.extend(
         ToolCall(
             id=str(call.get("id") or ""),
             name=str(call["function"]["name"]),
             arguments=str(call["function"].get("arguments") or ""),
         )
         for call in message.get("tool_calls") or []
-    ]
-    return ChatResult(
-        content=message.get("content"),
+    )
+    return Completion(
+        parts=parts,
         finish_reason=map_finish(choice.get("finish_reason")),
         usage=parse_usage(data.get("usage")),
-        tool_calls=tool_calls,
-        reasoning_content=message.get("reasoning_content"),
         refusal=message.get("refusal"),
         upstream_id=data.get("id"),
         upstream_model=data.get("model"),
@@ -159,10 +171,8 @@ class OpenAICompatProvider:
             else:
                 self._headers[config.auth_header] = config.api_key
 
-    async def complete(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> ChatResult:
-        payload = to_request(body, target, stream=False)
+    async def complete(self, request: Request, target: Target) -> Completion:
+        payload = to_request(request, target, stream=False)
         data = await post_json(
             self._client, self.config.name, self._url, payload, self._headers, parse_error
         )
@@ -170,12 +180,13 @@ class OpenAICompatProvider:
             raise error_from_response(
                 self.config.name, 502, NO_HEADERS, orjson.dumps(data), parse_error
             )
-        return from_response(data, self.config.name)
+        completion = from_response(data, self.config.name)
+        if request.native is not None and request.native.protocol == "openai":
+            completion.native = NativeBody("openai", data)
+        return completion
 
-    async def stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
-        payload = to_request(body, target, stream=True)
+    async def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
+        payload = to_request(request, target, stream=True)
         name = self.config.name
         async with open_stream(
             self._client, name, self._url, payload, self._headers, parse_error

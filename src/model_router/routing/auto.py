@@ -24,12 +24,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from model_router.costs.catalogue import Capability
+from model_router.domain.content import Image
+from model_router.domain.request import Request
 from model_router.errors import InvalidRequest
 from model_router.routing.deployments import panic_order
 from model_router.routing.errors import NoDeploymentAvailable, NoModelSatisfies
 from model_router.routing.route import Route
 from model_router.routing.tokens import estimate_cost
-from model_router.schemas.chat import ChatCompletionRequest, ImagePart
 
 AUTO = "auto"
 UNHEALTHY = "unhealthy (circuit open or at capacity)"
@@ -118,20 +119,17 @@ class Needs:
     capabilities: frozenset[Capability]
 
 
-def needs_of(request: ChatCompletionRequest, prompt_tokens: int, output_tokens: int) -> Needs:
+def needs_of(request: Request, prompt_tokens: int, output_tokens: int) -> Needs:
     used: set[Capability] = set()
     if request.tools:
         used.add("tools")
-    if any(
-        isinstance(m.content, list) and any(isinstance(p, ImagePart) for p in m.content)
-        for m in request.messages
-    ):
+    if any(isinstance(p, Image) for m in request.messages for p in m.parts):
         used.add("vision")
-    if request.response_format is not None and request.response_format.type == "json_schema":
+    if request.output_format is not None and request.output_format.type == "json_schema":
         used.add("json_schema")
     if request.stream:
         used.add("streaming")
-    return Needs(prompt_tokens, output_tokens, request.output_limit, frozenset(used))
+    return Needs(prompt_tokens, output_tokens, request.max_output_tokens, frozenset(used))
 
 
 def fits(route: Route, needs: Needs) -> bool:

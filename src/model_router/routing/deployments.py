@@ -21,10 +21,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from model_router.costs.models import ModelInfo
 from model_router.providers.base import ProviderConfig
 from model_router.routing.circuit import CircuitBreaker
 from model_router.routing.health import DeploymentStats
-from model_router.services.catalogue import ModelInfo
 
 MINUTE = 60.0
 # A deployment failing every call keeps this share of its weight, so that it

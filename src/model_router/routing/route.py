@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from model_router.costs.models import ModelInfo
 from model_router.routing.deployments import Deployment
-from model_router.services.catalogue import ModelInfo
 
 
 @dataclass(frozen=True, slots=True)

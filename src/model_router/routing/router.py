@@ -2,7 +2,7 @@
 it (attempts across deployments with retries, backoff, retry-after and a
 deadline), keeping every deployment's health.
 
-    plan = router.plan(request, body)            # before any upstream call
+    plan = router.plan(request)                  # before any upstream call
     result, deployment = await router.run(plan, attempt, log, started)
 
 `attempt(deployment, timeout)` makes one upstream call; for a stream it
@@ -25,6 +25,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from model_router.costs.models import Catalogue
+from model_router.db.records import Attempt as AttemptRecord
+from model_router.domain.request import Request
 from model_router.errors import (
     InvalidRequest,
     ProviderNotConfigured,
@@ -45,8 +48,6 @@ from model_router.routing.tokens import (
     estimate_prompt_tokens,
     expected_output_tokens,
 )
-from model_router.schemas.chat import ChatCompletionRequest
-from model_router.services.catalogue import Catalogue
 from model_router.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ class Plan:
         return self.requested == auto.AUTO
 
 
-def _models_list(body: dict[str, Any]) -> list[str]:
-    raw = body.get("models")
+def _models_list(options: dict[str, Any]) -> list[str]:
+    raw = options.get("models")
     if raw is None:
         return []
     if (
@@ -91,7 +92,7 @@ def _models_list(body: dict[str, Any]) -> list[str]:
 
 def attempt_record(
     deployment: Deployment, status: int, started: float, error: str | None
-) -> dict[str, Any]:
+) -> AttemptRecord:
     return {
         "deployment": deployment.name,
         "provider": deployment.provider,
@@ -151,7 +152,7 @@ class Router:
 
     # --- planning ---------------------------------------------------------------
 
-    def plan(self, request: ChatCompletionRequest, body: dict[str, Any]) -> Plan:
+    def plan(self, request: Request) -> Plan:
         """The models to try, in order, before any upstream call."""
         prompt = estimate_prompt_tokens(request)
         output = expected_output_tokens(request)
@@ -159,12 +160,12 @@ class Router:
         if request.model == auto.AUTO:
             default = self.table.default_model
             default_cost = self._estimate(default, prompt, output)
-            limits = auto.parse_constraints(body.get("routing"))
+            limits = auto.parse_constraints(request.options.get("routing"))
             ranked = auto.rank(self.table.all(), needs, limits)
             routes = [r.route for r in ranked]
             reason = auto.explain(ranked, needs, default, default_cost)
             return Plan(auto.AUTO, routes, reason, prompt, output, ranked[0].cost, default_cost)
-        names = [request.model, *_models_list(body)]
+        names = [request.model, *_models_list(request.options)]
         routes = [self.table.get(name) for name in dict.fromkeys(names)]
         for fallback in routes[0].fallbacks:
             if fallback not in names:
@@ -208,7 +209,7 @@ class Router:
         self,
         plan: Plan,
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         started: float,
     ) -> tuple[T, Deployment]:
         """Try the plan's models in order until one answers.
@@ -249,7 +250,7 @@ class Router:
         self,
         plan: Plan,
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         deadline: float,
     ) -> tuple[T, Deployment] | RouterError | None:
         """Panic routing: every deployment of the plan's models has an open
@@ -286,7 +287,7 @@ class Router:
         route: Route,
         candidates: list[Deployment],
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         deadline: float,
     ) -> tuple[T, Deployment] | RouterError:
         """The attempts on one model; its last error when they all fail."""
@@ -345,7 +346,7 @@ class Router:
         self,
         deployment: Deployment,
         attempt: Attempt[T],
-        attempts: list[dict[str, Any]],
+        attempts: list[AttemptRecord],
         remaining: float,
         *,
         panic: bool = False,
@@ -361,7 +362,7 @@ class Router:
         began = time.perf_counter()
         outcome: bool | None = None
 
-        def record(status: int, error: str | None) -> dict[str, Any]:
+        def record(status: int, error: str | None) -> AttemptRecord:
             entry = attempt_record(deployment, status, began, error)
             if panic:
                 entry["panic"] = True
@@ -412,7 +413,7 @@ class Router:
             elif not panic:  # a panic call never took the probe
                 state.circuit.release()
 
-    def _deadline_message(self, attempts: list[dict[str, Any]], last: RouterError | None) -> str:
+    def _deadline_message(self, attempts: list[AttemptRecord], last: RouterError | None) -> str:
         tail = f"; last error: {last.message}" if last is not None else ""
         return (
             f"No answer within the router's deadline of {self.retry.deadline:g}s "

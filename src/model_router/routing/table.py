@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from model_router.costs.models import Catalogue, ModelInfo
 from model_router.errors import ModelNotFound
 from model_router.providers.base import ProviderConfig, Target
 from model_router.routing.circuit import CircuitBreaker, CircuitPolicy, CircuitState
@@ -20,7 +21,6 @@ from model_router.routing.config import RouteSpec, RoutingConfig
 from model_router.routing.deployments import Deployment, DeploymentState, UsageWindow
 from model_router.routing.health import DeploymentStats
 from model_router.routing.route import Route
-from model_router.services.catalogue import Catalogue, ModelInfo
 from model_router.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,9 @@ import orjson
 
 from model_router.costs.pricing import Price, cost
 from model_router.domain import Usage
-from model_router.schemas.chat import ChatCompletionRequest, ImagePart
+from model_router.domain.content import Image, ToolCall
+from model_router.domain.request import Request
+from model_router.providers.openai_body import tool_json
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4
@@ -32,23 +34,22 @@ def _tokens(chars: int) -> int:
     return -(-chars // CHARS_PER_TOKEN)
 
 
-def estimate_prompt_tokens(request: ChatCompletionRequest) -> int:
+def estimate_prompt_tokens(request: Request) -> int:
     total = 3  # every reply is primed with a few tokens
     for message in request.messages:
         total += TOKENS_PER_MESSAGE + _tokens(len(message.text()))
-        if isinstance(message.content, list):
-            total += TOKENS_PER_IMAGE * sum(isinstance(p, ImagePart) for p in message.content)
-        for call in message.tool_calls or []:
-            total += _tokens(len(call.function.name) + len(call.function.arguments))
+        for part in message.parts:
+            if isinstance(part, Image):
+                total += TOKENS_PER_IMAGE
+            elif isinstance(part, ToolCall):
+                total += _tokens(len(part.name) + len(part.arguments))
     if request.tools:
-        total += _tokens(
-            len(orjson.dumps([t.model_dump(exclude_none=True) for t in request.tools]))
-        )
+        total += _tokens(len(orjson.dumps([tool_json(t) for t in request.tools])))
     return total
 
 
-def expected_output_tokens(request: ChatCompletionRequest) -> int:
-    return request.output_limit or EXPECTED_OUTPUT_TOKENS
+def expected_output_tokens(request: Request) -> int:
+    return request.max_output_tokens or EXPECTED_OUTPUT_TOKENS
 
 
 def estimate_cost(prompt_tokens: int, output_tokens: int, price: Price | None) -> Decimal | None:

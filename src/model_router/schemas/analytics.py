@@ -192,6 +192,10 @@ class RequestSummary(_Out):
     error_message: str | None
     is_stream: bool
     user_id: uuid.UUID | None
+    front_door: str = Field(
+        default="chat_completions",
+        description="The API the call came through: chat_completions, messages, ...",
+    )
 
 
 class RequestPage(_Out):
@@ -276,6 +280,8 @@ class RequestDetail(_Out):
     # The caller's tags (issue 6): `metadata` and `x-router-tags`, and the body's `user`.
     tags: dict[str, str] | None = None
     end_user: str | None = None
+    # Which API the call came through (issue 16).
+    front_door: str = "chat_completions"
 
 
 # --- GET /v1/analytics/models --------------------------------------------------

@@ -18,9 +18,6 @@ from pydantic import (
     model_validator,
 )
 
-# Fields that steer the router itself and are never sent upstream.
-ROUTER_FIELDS = frozenset({"models", "routing", "cache"})
-
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 MAX_MESSAGES = 2048  # OpenAI's own limit on `messages`
 

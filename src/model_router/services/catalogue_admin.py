@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.costs.catalogue import PROVIDERS, default_catalogue
+from model_router.costs.models import peak_to_json
 from model_router.costs.pricing import Price
 from model_router.db.models import Model, Provider
 from model_router.errors import InvalidRequest, NotFound
 from model_router.providers.base import PROTOCOLS
-from model_router.services.catalogue import peak_to_json
 
 
 @dataclass(slots=True)

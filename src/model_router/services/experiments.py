@@ -21,12 +21,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.calls import Call
 from model_router.db.models import Experiment, Feedback, Request
 from model_router.errors import InvalidRequest, NotFound
 from model_router.schemas.experiments import (
@@ -37,9 +37,6 @@ from model_router.schemas.experiments import (
     FeedbackOut,
     VariantSpec,
 )
-
-if TYPE_CHECKING:
-    from model_router.services.chat import Call
 
 log = logging.getLogger(__name__)
 

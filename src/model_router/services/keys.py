@@ -23,7 +23,6 @@ import hmac
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.db.models import User
+from model_router.domain.keys import KeyInfo
 from model_router.errors import AuthenticationError, KeyExpired, NotFound, PermissionDenied
 from model_router.schemas.keys import KeyCreate, KeyUpdate
 
@@ -47,35 +47,6 @@ def new_key() -> str:
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    id: uuid.UUID
-    name: str
-    prefix: str
-    is_admin: bool
-    is_active: bool
-    owner: str | None = None
-    allowed_models: tuple[str, ...] | None = None
-    rpm_limit: int | None = None
-    tpm_limit: int | None = None
-    budget_usd: Decimal | None = None
-    budget_period: str | None = None
-    expires_at: datetime | None = None
-    store_text: bool = True
-    created_at: datetime | None = None
-    key_hash: str = ""
-
-    @property
-    def governed(self) -> bool:
-        """Whether anything is enforced per call for this key."""
-        return bool(
-            self.rpm_limit
-            or self.tpm_limit
-            or self.budget_usd is not None
-            or self.allowed_models is not None
-        )
 
 
 def key_info(user: User) -> KeyInfo:

@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from model_router.db import rollup
 from model_router.db.inserts import Duplicates, RowInserter
 from model_router.db.models import Request
+from model_router.db.records import FIELDS, RequestRecord
 from model_router.services.spill import (
     RowCodec,
     SpillFiles,
@@ -55,7 +56,7 @@ from model_router.services.spill import (
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
+Row = RequestRecord
 TABLE: Table = Request.metadata.tables[Request.__tablename__]
 MAX_BACKOFF = 5.0
 ORPHAN_SCAN_EVERY = 10.0
@@ -69,9 +70,12 @@ def _unreachable(exc: BaseException) -> bool:
 
 
 def _without_nul(row: Row) -> Row:
-    if not any(type(v) is str and "\x00" in v for v in row.values()):
+    if not any(type(v) is str and "\x00" in v for v in map(row.__getattribute__, FIELDS)):
         return row
-    return {k: v.replace("\x00", "") if type(v) is str else v for k, v in row.items()}
+    values: dict[str, Any] = {
+        k: v.replace("\x00", "") if type(v) is str else v for k, v in row.as_dict().items()
+    }
+    return RequestRecord(**values)
 
 
 class RequestLog:
@@ -141,7 +145,7 @@ class RequestLog:
 
     def add(self, row: Row) -> None:
         self._queue.append(row)
-        self._by_id[row["id"]] = row
+        self._by_id[row.id] = row
         if len(self._queue) >= self._batch_size:
             self._wake.set()
         if len(self._queue) == self._max_pending:
@@ -247,7 +251,7 @@ class RequestLog:
             await self._write_checked(batch)
             for row in batch:
                 self._queue.popleft()
-                self._by_id.pop(row["id"], None)
+                self._by_id.pop(row.id, None)
             self.written += len(batch)
 
     async def _spill_rows(self, count: int) -> None:
@@ -262,7 +266,7 @@ class RequestLog:
             return
         for row in rows:
             self._queue.popleft()
-            self._by_id.pop(row["id"], None)
+            self._by_id.pop(row.id, None)
         self.spilled += len(rows)
 
     async def _replay_file(self, path: Path) -> int:

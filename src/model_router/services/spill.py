@@ -30,11 +30,13 @@ from typing import Any
 import orjson
 from sqlalchemy import DateTime, Numeric, Table, Uuid
 
+from model_router.db.records import FIELDS, RequestRecord
 from model_router.db.types import Money, UTCDateTime
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
+Row = RequestRecord
+FIELD_SET = frozenset(FIELDS)
 SUFFIX = ".jsonl"
 REJECTED_SUFFIX = ".rejected"  # JSON lines too; not a spill file, never adopted
 
@@ -75,18 +77,20 @@ class RowCodec:
                 self._decoders[column.name] = uuid.UUID
 
     def encode(self, row: Row) -> bytes:
+        values = row.as_dict()
         try:
-            return orjson.dumps(row, default=_encode_default)
+            return orjson.dumps(values, default=_encode_default)
         except TypeError:  # integers past 64 bits in a client's messages, and the like
-            return json.dumps(row, default=str, ensure_ascii=False).encode()
+            return json.dumps(values, default=str, ensure_ascii=False).encode()
 
     def decode(self, line: bytes) -> Row:
-        row: Row = orjson.loads(line)
+        values: dict[str, Any] = orjson.loads(line)
         for name, decode in self._decoders.items():
-            value = row.get(name)
+            value = values.get(name)
             if value is not None:
-                row[name] = decode(value)
-        return row
+                values[name] = decode(value)
+        # A line spilled by an older version may lack later columns: their defaults.
+        return RequestRecord.of({k: v for k, v in values.items() if k in FIELD_SET})
 
 
 class SpillFiles:

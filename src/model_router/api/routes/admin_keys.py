@@ -14,11 +14,12 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from model_router.api.deps import AdminKey, State
+from model_router.domain.keys import KeyInfo
 from model_router.errors import NotFound, PermissionDenied
 from model_router.jsonutil import dumps
 from model_router.schemas.keys import KeyCreate, KeyUpdate
 from model_router.services import keys as key_service
-from model_router.services.keys import KeyInfo, key_info, key_object
+from model_router.services.keys import key_info, key_object
 
 router = APIRouter(tags=["admin: keys"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such key, or not yours."}}

@@ -18,16 +18,18 @@ from starlette.types import Receive, Scope, Send
 
 from model_router.api.deps import AppState, CurrentKey, State, api_key_in
 from model_router.api.errors import router_error_response, unexpected_error_response
+from model_router.calls import Call
+from model_router.domain.keys import KeyInfo
 from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
-from model_router.jsonutil import JSONDecodeError, dumps, loads
+from model_router.frontdoors.openai_chat import OpenAIChatDoor
+from model_router.jsonutil import JSONDecodeError, loads
 from model_router.schemas.chat import ChatCompletionRequest
-from model_router.services.chat import Call
-from model_router.services.keys import KeyInfo
 
 router = APIRouter(tags=["chat"])
 
 _BODY_SCHEMA = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
 _DEFS = _BODY_SCHEMA.pop("$defs", {})
+DOOR = OpenAIChatDoor()  # stateless
 
 
 async def read_json_object(
@@ -94,12 +96,12 @@ async def _respond(
     try:
         body = await read_json_object(headers, chunks, state.settings.max_request_bytes)
     except RouterError as exc:
-        state.chat.reject(key, exc)
+        state.completions.reject(key, exc, DOOR)
         raise
-    call = Call(key=key, body=body, headers=headers)
+    call = Call(key=key, body=body, front_door=DOOR.name, headers=headers)
     try:
         if body.get("stream") is True:
-            frames = await state.chat.stream(call)
+            frames = await state.completions.stream(call, DOOR)
             return StreamingResponse(
                 frames,
                 media_type="text/event-stream",
@@ -109,11 +111,11 @@ async def _respond(
                     **call.response_headers,
                 },
             )
-        result = await state.chat.complete(call)
+        result = await state.completions.complete(call, DOOR)
     except RouterError as exc:
         exc.headers = {**call.response_headers, **exc.headers}
         raise
-    return Response(dumps(result), media_type="application/json", headers=call.response_headers)
+    return Response(result, media_type="application/json", headers=call.response_headers)
 
 
 async def fast_chat_completions(

@@ -39,7 +39,7 @@ async def providers(state: State, _key: CurrentKey) -> JSONResponse:
     p50/p95 latency of successful calls (time to first content for streams), and
     the calls made on its open circuit (panic routing). `panic`: the models whose
     requests now go through on open circuits, none of their deployments healthy."""
-    router = state.chat.router
+    router = state.completions.router
     deployments = router.health()
     unhealthy = sum(d["state"] != "closed" for d in deployments)
     return JSONResponse(

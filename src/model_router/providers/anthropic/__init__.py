@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 
-from model_router.domain import FLUSH, ChatResult, StreamEvent
+from model_router.domain.completion import FLUSH, Completion, NativeFrame, StreamEvent
+from model_router.domain.request import NativeBody, Request
 from model_router.providers.anthropic.stream import StreamState
 from model_router.providers.anthropic.translate import (
     ANTHROPIC_VERSION,
@@ -30,9 +31,16 @@ from model_router.providers.http import (
     post_json,
     sse_json_batches,
 )
-from model_router.schemas.chat import ChatCompletionRequest
 
 __all__ = ["AnthropicProvider"]
+
+PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+def sse_frame(event: str | None, data: Any) -> bytes:
+    """One SSE frame as Anthropic sends it (`event:` line, `data:` line)."""
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 class AnthropicProvider:
@@ -48,27 +56,43 @@ class AnthropicProvider:
         if config.api_key:
             self._headers["x-api-key"] = config.api_key
 
-    async def complete(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> ChatResult:
+    def _headers_for(self, request: Request) -> dict[str, str]:
+        """Ours, with the client's own `anthropic-version` and `anthropic-beta` on a
+        native request."""
+        native = request.native
+        if native is None or native.protocol != "anthropic" or not native.headers:
+            return self._headers
+        headers = dict(self._headers)
+        for name in PASSED_HEADERS:
+            if value := native.headers.get(name):
+                headers[name] = value
+        return headers
+
+    async def complete(self, request: Request, target: Target) -> Completion:
         payload = to_request(request, target, stream=False)
         name = self.config.name
-        data = await post_json(self._client, name, self._url, payload, self._headers, parse_error)
+        headers = self._headers_for(request)
+        data = await post_json(self._client, name, self._url, payload, headers, parse_error)
         if isinstance(data, dict) and data.get("type") == "error":
             raise error_from_response(name, 502, NO_HEADERS, orjson.dumps(data), parse_error)
-        return from_response(data, name)
+        completion = from_response(data, name)
+        if request.native is not None and request.native.protocol == "anthropic":
+            completion.native = NativeBody("anthropic", data)
+        return completion
 
-    async def stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         payload = to_request(request, target, stream=True)
         name = self.config.name
         state = StreamState(name)
+        native = request.native is not None and request.native.protocol == "anthropic"
+        headers = self._headers_for(request)
         async with open_stream(
-            self._client, name, self._url, payload, self._headers, parse_error
+            self._client, name, self._url, payload, headers, parse_error
         ) as response:
             async for batch in sse_json_batches(response, name, "stream event"):
                 for event, decoded in batch:
+                    if native:
+                        yield NativeFrame("anthropic", sse_frame(event, decoded))
                     for item in state.feed(event, decoded):
                         yield item
                     if state.done:

@@ -2,11 +2,13 @@
 
     message_start         UsageReport (input and cache counts)
     content_block_start   TextDelta / ReasoningDelta if the block starts with text,
-                          ToolCallDelta(index, id, name) for a tool_use block
-    content_block_delta   TextDelta, ReasoningDelta, ToolCallDelta(index, arguments)
+                          ToolCallDelta(index, id, name) for a tool_use block,
+                          RedactedReasoningBlock for a redacted_thinking block
+    content_block_delta   TextDelta, ReasoningDelta, ToolCallDelta(index, arguments),
+                          ReasoningSignature (signature_delta)
     message_delta         Finish, then UsageReport (cumulative: overwritten, never added)
     message_stop          the end
-    ping, content_block_stop, signature_delta, citations_delta: nothing
+    ping, content_block_stop, citations_delta: nothing
     error                 raises an UpstreamError (503 if overloaded, else 502)
 
 Anthropic's `index` counts every content block; a ToolCallDelta's counts tool
@@ -19,16 +21,18 @@ from typing import Any
 
 import orjson
 
-from model_router.domain import (
+from model_router.domain.completion import (
     Finish,
     ReasoningDelta,
+    ReasoningSignature,
+    RedactedReasoningBlock,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
     UsageReport,
 )
 from model_router.errors import UpstreamError
-from model_router.providers.anthropic.translate import map_stop_reason, parse_error, parse_usage
+from model_router.providers.anthropic.response import map_stop_reason, parse_error, parse_usage
 from model_router.providers.http import NO_HEADERS, error_from_response, malformed
 
 
@@ -79,6 +83,8 @@ class StreamState:
             return [TextDelta(str(block["text"]))]
         if kind == "thinking" and block.get("thinking"):
             return [ReasoningDelta(str(block["thinking"]))]
+        if kind == "redacted_thinking":
+            return [RedactedReasoningBlock(str(block["data"]))]
         return []
 
     def _block_delta(self, index: int, delta: dict[str, Any]) -> list[StreamEvent]:
@@ -87,16 +93,19 @@ class StreamState:
             return [TextDelta(str(delta["text"]))]
         if kind == "thinking_delta" and delta.get("thinking"):
             return [ReasoningDelta(str(delta["thinking"]))]
+        if kind == "signature_delta" and delta.get("signature"):
+            return [ReasoningSignature(str(delta["signature"]))]
         if kind == "input_json_delta" and delta.get("partial_json") and index in self._tool_calls:
             return [ToolCallDelta(index=self._tool_calls[index], arguments=delta["partial_json"])]
         return []
 
     def _message_delta(self, data: dict[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        reason = (data.get("delta") or {}).get("stop_reason")
+        delta = data.get("delta") or {}
+        reason = delta.get("stop_reason")
         if reason is not None:
             self.finished = True
-            events.append(Finish(map_stop_reason(reason)))
+            events.append(Finish(map_stop_reason(reason), delta.get("stop_sequence")))
         return events + self._usage_update(data.get("usage"))
 
 

@@ -1,7 +1,11 @@
-"""OpenAI Chat Completions -> Anthropic Messages, and back: pure functions.
+"""The neutral request -> Anthropic Messages: pure functions (the answer is
+read back in `response`).
+
+A request that came with an Anthropic body of its own (`request.native`, the
+Messages front door) is sent as it came, model swapped. Otherwise:
 
 What maps, and how:
-- `system` and `developer` messages, wherever they stand, are joined (blank
+- system messages (OpenAI `system` and `developer`), wherever they stand, are joined (blank
   line between) into the top-level `system` string; their position is lost.
 - Consecutive turns of one role are merged; `tool` messages become
   `tool_result` blocks of a user turn, placed first in it. If the conversation
@@ -12,9 +16,10 @@ What maps, and how:
 - Images: `data:` URLs become base64 sources (jpeg, png, gif, webp), http(s)
   URLs become url sources; `detail` is dropped.
 - Assistant `tool_calls` become `tool_use` blocks (arguments parsed to an
-  object); assistant `reasoning_content` is dropped, since Anthropic wants the
-  thinking block's signature back, which OpenAI clients do not keep. Message
-  `name`s are dropped.
+  object); assistant reasoning is sent back as a `thinking` block only with
+  its signature (OpenAI clients do not keep it: their `reasoning_content` is
+  dropped), redacted reasoning as `redacted_thinking`. Message `name`s are
+  dropped. Documents become `document` blocks; `cache_control` hints are kept.
 - `response_format` json_schema -> `output_config.format`. Anthropic has no
   plain JSON mode, so `json_object` (and a json_schema without a schema) is
   emulated: `JSON_OBJECT_INSTRUCTION` is appended to the system prompt. The
@@ -23,7 +28,8 @@ What maps, and how:
   -> `max_tokens`; `temperature` is clamped to Anthropic's 0..1; `top_p`,
   `stop` (-> `stop_sequences`), `user` (or `safety_identifier`) ->
   `metadata.user_id`; `reasoning_effort` -> `output_config.effort` ("none"
-  turns thinking off, "minimal" becomes "low").
+  turns thinking off, "minimal" becomes "low"); a thinking mode or budget ->
+  `thinking`.
 - `parallel_tool_calls: false` -> `disable_parallel_tool_use`.
 
 Refused with `UnsupportedFeature` (400, `param` names the field), because the
@@ -43,42 +49,54 @@ answers it with a 400.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
-from model_router.errors import InvalidRequest, UnsupportedFeature
-from model_router.providers.base import Target
-from model_router.providers.http import ErrorFields, malformed
-from model_router.schemas.chat import (
-    ChatCompletionRequest,
-    ImagePart,
+from model_router.domain.content import (
+    Document,
+    Image,
     Message,
-    NamedToolChoice,
-    TextPart,
-    Tool,
+    Opaque,
+    Part,
+    Reasoning,
+    RedactedReasoning,
+    Text,
+    ToolCall,
+    ToolResult,
 )
+from model_router.domain.request import ROUTER_FIELDS, NamedTool, Request, Tool
+from model_router.errors import InvalidRequest, UnsupportedFeature
+from model_router.providers.anthropic.response import (
+    STOP_REASONS,
+    from_response,
+    map_stop_reason,
+    parse_error,
+    parse_usage,
+)
+from model_router.providers.base import Target
+
+__all__ = [
+    "STOP_REASONS",
+    "from_response",
+    "map_stop_reason",
+    "parse_error",
+    "parse_usage",
+    "to_request",
+]
+
+Json = dict[str, Any]
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
-DEFAULT_INPUT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+DEFAULT_INPUT_SCHEMA: Json = {"type": "object", "properties": {}}
 LEADING_USER_TEXT = "(The conversation starts here.)"
 JSON_OBJECT_INSTRUCTION = (
     "Answer with a single JSON object only: no prose, no Markdown code fences, "
     "nothing before or after the object."
 )
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
-
-STOP_REASONS: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
 
 TOOL_CHOICES = {"none": "none", "auto": "auto", "required": "any"}
 
@@ -92,7 +110,7 @@ EFFORTS = {
     "max": "max",
 }
 
-# Extra (undeclared) request fields refused when set: field -> what it asks for.
+# Fields of another protocol (`Request.extras`) refused when set: field -> what it asks for.
 _REFUSED_EXTRAS = {
     "logprobs": "log probabilities",
     "top_logprobs": "log probabilities",
@@ -107,16 +125,19 @@ _REFUSED_EXTRAS = {
 # --- request -----------------------------------------------------------------
 
 
-def to_request(request: ChatCompletionRequest, target: Target, *, stream: bool) -> dict[str, Any]:
-    """The Anthropic Messages body for an OpenAI request; raises what it cannot express."""
+def to_request(request: Request, target: Target, *, stream: bool) -> Json:
+    """The Anthropic Messages body for a request; raises what it cannot express."""
+    native = request.native
+    if native is not None and native.protocol == "anthropic":
+        return native_body(native.body, target, stream=stream)
     _refuse_unsupported(request)
     system, messages = convert_messages(request.messages)
     schema = _json_schema(request)
-    if schema is None and request.response_format and request.response_format.type != "text":
+    if schema is None and request.output_format and request.output_format.type != "text":
         system.append(JSON_OBJECT_INSTRUCTION)
-    payload: dict[str, Any] = {
+    payload: Json = {
         "model": target.upstream_model,
-        "max_tokens": request.output_limit or target.max_output_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": request.max_output_tokens or target.max_output_tokens or DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
     if system:
@@ -133,36 +154,50 @@ def to_request(request: ChatCompletionRequest, target: Target, *, stream: bool) 
     return payload
 
 
-def _json_schema(request: ChatCompletionRequest) -> dict[str, Any] | None:
-    """The schema a json_schema response_format asks for, if it gives one."""
-    response_format = request.response_format
-    if response_format is None or response_format.type != "json_schema":
+def native_body(body: Json, target: Target, *, stream: bool) -> Json:
+    """The client's own Messages body, with the upstream model (and `stream` as asked)."""
+    payload = {k: v for k, v in body.items() if k not in ROUTER_FIELDS}
+    payload.update(target.extra_body)
+    payload["model"] = target.upstream_model
+    if stream:
+        payload["stream"] = True
+    else:
+        payload.pop("stream", None)
+    return payload
+
+
+def _json_schema(request: Request) -> Json | None:
+    """The schema a json_schema output format asks for, if it gives one."""
+    output = request.output_format
+    if output is None or output.type != "json_schema":
         return None
-    return response_format.json_schema.schema_ if response_format.json_schema else None
+    return output.schema
 
 
-def _sampling(request: ChatCompletionRequest) -> dict[str, Any]:
-    """stop_sequences, temperature, top_p and metadata."""
-    out: dict[str, Any] = {}
-    if stop_sequences := [s for s in request.stop_sequences if s]:
+def _sampling(request: Request) -> Json:
+    """stop_sequences, temperature, top_p, top_k and metadata."""
+    out: Json = {}
+    if stop_sequences := [s for s in request.stop if s]:
         out["stop_sequences"] = stop_sequences
     if request.temperature is not None:
         out["temperature"] = min(request.temperature, 1.0)
     if request.top_p is not None:
         out["top_p"] = request.top_p
-    user = request.user or _extra(request, "safety_identifier")
-    if isinstance(user, str) and user:
-        out["metadata"] = {"user_id": user}
+    if request.top_k is not None:
+        out["top_k"] = request.top_k
+    if request.user:
+        out["metadata"] = {"user_id": request.user}
     return out
 
 
-def _output(request: ChatCompletionRequest, schema: dict[str, Any] | None) -> dict[str, Any]:
-    """output_config (format, effort), or thinking disabled for reasoning_effort none."""
-    config: dict[str, Any] = {}
-    out: dict[str, Any] = {}
+def _output(request: Request, schema: Json | None) -> Json:
+    """output_config (format, effort), and `thinking` (off, on with a budget, adaptive)."""
+    config: Json = {}
+    out: Json = {}
     if schema is not None:
         config["format"] = {"type": "json_schema", "schema": schema}
-    effort = request.reasoning_effort
+    reasoning = request.reasoning
+    effort = reasoning.effort if reasoning else None
     if effort == "none":
         out["thinking"] = {"type": "disabled"}
     elif effort in EFFORTS:
@@ -173,43 +208,39 @@ def _output(request: ChatCompletionRequest, schema: dict[str, Any] | None) -> di
             f"use one of none, {', '.join(EFFORTS)}.",
             param="reasoning_effort",
         )
+    if reasoning is not None and reasoning.mode is not None and "thinking" not in out:
+        thinking: Json = {"type": reasoning.mode}
+        if reasoning.mode == "enabled" and reasoning.budget_tokens is not None:
+            thinking["budget_tokens"] = reasoning.budget_tokens
+        out["thinking"] = thinking
     if config:
         out["output_config"] = config
     return out
 
 
-def _extra(request: ChatCompletionRequest, name: str) -> Any:
-    return (request.model_extra or {}).get(name)
-
-
-def _refuse_unsupported(request: ChatCompletionRequest) -> None:
-    if request.n is not None and request.n > 1:
-        raise UnsupportedFeature(
-            "Anthropic returns one choice per request: n must be 1.", param="n"
-        )
+def _refuse_unsupported(request: Request) -> None:
+    extras = request.extras
     for name, what in _REFUSED_EXTRAS.items():
-        if _extra(request, name):
+        if extras.get(name):
             raise UnsupportedFeature(f"Anthropic does not support {what}.", param=name)
-    modalities = _extra(request, "modalities")
+    modalities = extras.get("modalities")
     if isinstance(modalities, list) and any(m != "text" for m in modalities):
         raise UnsupportedFeature("Anthropic answers with text only.", param="modalities")
 
 
-def convert_messages(messages: list[Message]) -> tuple[list[str], list[dict[str, Any]]]:
+def convert_messages(messages: list[Message]) -> tuple[list[str], list[Json]]:
     """(system texts, Anthropic turns): roles alternating, starting with a user turn."""
     system: list[str] = []
-    turns: list[dict[str, Any]] = []
+    turns: list[Json] = []
     for i, message in enumerate(messages):
-        if message.role in ("system", "developer"):
+        if message.role == "system":
             if text := _system_text(message, i):
                 system.append(text)
             continue
         if message.role == "assistant":
             role, blocks = "assistant", _assistant_blocks(message, i)
-        elif message.role == "tool":
-            role, blocks = "user", [_tool_result(message, i)]
         else:
-            role, blocks = "user", _user_blocks(message, i)
+            role, blocks = "user", _user_blocks(message.parts, message.role, i)
         if not blocks:
             continue
         if turns and turns[-1]["role"] == role:
@@ -225,7 +256,7 @@ def convert_messages(messages: list[Message]) -> tuple[list[str], list[dict[str,
     return system, turns
 
 
-def _trim_prefill(turns: list[dict[str, Any]]) -> None:
+def _trim_prefill(turns: list[Json]) -> None:
     """Cut trailing whitespace from a final assistant turn, which Anthropic refuses."""
     if not turns or turns[-1]["role"] != "assistant":
         return
@@ -238,8 +269,17 @@ def _trim_prefill(turns: list[dict[str, Any]]) -> None:
         turns.pop()
 
 
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text}
+def _text(text: str, cache_control: Json | None = None) -> Json:
+    block: Json = {"type": "text", "text": text}
+    if cache_control is not None:
+        block["cache_control"] = cache_control
+    return block
+
+
+def _kind(part: Part) -> str:
+    if isinstance(part, Opaque):
+        return part.kind
+    return {Image: "image_url", Document: "document"}.get(type(part), type(part).__name__)
 
 
 def _unsupported_part(kind: str, role: str, i: int) -> UnsupportedFeature:
@@ -250,61 +290,62 @@ def _unsupported_part(kind: str, role: str, i: int) -> UnsupportedFeature:
 
 
 def _system_text(message: Message, i: int) -> str:
-    if isinstance(message.content, list):
-        for part in message.content:
-            if not isinstance(part, TextPart):
-                raise _unsupported_part(part.type, message.role, i)
+    for part in message.parts:
+        if not isinstance(part, Text):
+            raise _unsupported_part(_kind(part), "system", i)
     return message.text()
 
 
-def _user_blocks(message: Message, i: int) -> list[dict[str, Any]]:
-    if isinstance(message.content, str):
-        return [_text(message.content)] if message.content else []
-    blocks: list[dict[str, Any]] = []
-    for part in message.content or []:
-        if isinstance(part, TextPart):
+def _user_blocks(parts: Sequence[Part], role: str, i: int) -> list[Json]:
+    blocks: list[Json] = []
+    for part in parts:
+        if isinstance(part, Text):
             if part.text:
-                blocks.append(_text(part.text))
-        elif isinstance(part, ImagePart):
-            blocks.append(convert_image(part.image_url.url, i))
+                blocks.append(_text(part.text, part.cache_control))
+        elif isinstance(part, Image):
+            blocks.append(_cached(convert_image(part, i), part.cache_control))
+        elif isinstance(part, Document):
+            blocks.append(convert_document(part))
+        elif isinstance(part, ToolResult):
+            blocks.append(_tool_result(part, i))
         else:
-            raise _unsupported_part(part.type, message.role, i)
+            raise _unsupported_part(_kind(part), role, i)
     return blocks
 
 
-def _assistant_blocks(message: Message, i: int) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    if isinstance(message.content, str):
-        if message.content:
-            blocks.append(_text(message.content))
-    else:
-        for part in message.content or []:
-            text = part.text if isinstance(part, TextPart) else _refusal_text(part)
-            if text is None:
-                raise _unsupported_part(part.type, "assistant", i)
-            if text:
-                blocks.append(_text(text))
-    for call in message.tool_calls or []:
-        blocks.append(
-            {
+def _cached(block: Json, cache_control: Json | None) -> Json:
+    if cache_control is not None:
+        block["cache_control"] = cache_control
+    return block
+
+
+def _assistant_blocks(message: Message, i: int) -> list[Json]:
+    blocks: list[Json] = []
+    for part in message.parts:
+        if isinstance(part, Text):
+            if part.text:
+                blocks.append(_text(part.text, part.cache_control))
+        elif isinstance(part, Reasoning):
+            if part.signature:  # unsigned thinking cannot be sent back
+                blocks.append(
+                    {"type": "thinking", "thinking": part.text, "signature": part.signature}
+                )
+        elif isinstance(part, RedactedReasoning):
+            blocks.append({"type": "redacted_thinking", "data": part.data})
+        elif isinstance(part, ToolCall):
+            block: Json = {
                 "type": "tool_use",
-                "id": call.id,
-                "name": call.function.name,
-                "input": _arguments(call.function.arguments, i),
+                "id": part.id,
+                "name": part.name,
+                "input": _arguments(part.arguments, i),
             }
-        )
+            blocks.append(_cached(block, part.cache_control))
+        else:
+            raise _unsupported_part(_kind(part), "assistant", i)
     return blocks
 
 
-def _refusal_text(part: Any) -> str | None:
-    """The text of an assistant `refusal` part, None for any other part."""
-    refusal = getattr(part, "refusal", None)
-    if getattr(part, "type", None) == "refusal" and isinstance(refusal, str):
-        return refusal
-    return None
-
-
-def _arguments(arguments: str, i: int) -> dict[str, Any]:
+def _arguments(arguments: str, i: int) -> Json:
     if not arguments.strip():
         return {}
     try:
@@ -320,36 +361,32 @@ def _arguments(arguments: str, i: int) -> dict[str, Any]:
     return value
 
 
-def _tool_result(message: Message, i: int) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id}
-    if isinstance(message.content, str):
-        if message.content:
-            block["content"] = message.content
-    elif content := _user_blocks(message, i):
-        block["content"] = content
-    return block
+def _tool_result(result: ToolResult, i: int) -> Json:
+    block: Json = {"type": "tool_result", "tool_use_id": result.tool_call_id}
+    content = result.content
+    if len(content) == 1 and isinstance(content[0], Text) and content[0].cache_control is None:
+        if content[0].text:
+            block["content"] = content[0].text
+    elif blocks := _user_blocks(content, "tool", i):
+        block["content"] = blocks
+    if result.is_error:
+        block["is_error"] = True
+    return _cached(block, result.cache_control)
 
 
-def convert_image(url: str, i: int = 0) -> dict[str, Any]:
-    """An Anthropic image block for an OpenAI `image_url` (a data: or http(s) URL)."""
+def convert_image(image: Image, i: int = 0) -> Json:
+    """An Anthropic image block: inline data, a data: URL or an http(s) URL."""
+    if image.data is not None:
+        return _base64_image(image.media_type or "", image.data, i)
+    url = image.url or ""
     if url.startswith("data:"):
         header, comma, data = url[5:].partition(",")
         media_type, *params = header.split(";")
-        media_type = media_type.strip().lower()
         if not comma or "base64" not in params or not data:
             raise InvalidRequest(
                 f"messages[{i}]: an image data URL must be base64 encoded.", param="messages"
             )
-        if media_type not in IMAGE_MEDIA_TYPES:
-            raise UnsupportedFeature(
-                f"messages[{i}]: Anthropic does not accept {media_type or 'untyped'} images; "
-                f"use one of {', '.join(sorted(IMAGE_MEDIA_TYPES))}.",
-                param="messages",
-            )
-        return {
-            "type": "image",
-            "source": {"type": "base64", "media_type": media_type, "data": data},
-        }
+        return _base64_image(media_type.strip().lower(), data, i)
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
     raise InvalidRequest(
@@ -357,29 +394,49 @@ def convert_image(url: str, i: int = 0) -> dict[str, Any]:
     )
 
 
-def convert_tool(tool: Tool) -> dict[str, Any]:
-    function = tool.function
-    out: dict[str, Any] = {
-        "name": function.name,
-        "input_schema": function.parameters or DEFAULT_INPUT_SCHEMA,
-    }
-    if function.description:
-        out["description"] = function.description
-    if function.strict:
+def _base64_image(media_type: str, data: str, i: int) -> Json:
+    if media_type not in IMAGE_MEDIA_TYPES:
+        raise UnsupportedFeature(
+            f"messages[{i}]: Anthropic does not accept {media_type or 'untyped'} images; "
+            f"use one of {', '.join(sorted(IMAGE_MEDIA_TYPES))}.",
+            param="messages",
+        )
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def convert_document(document: Document) -> Json:
+    source: Json
+    if document.text is not None:
+        source = {"type": "text", "media_type": "text/plain", "data": document.text}
+    elif document.data is not None:
+        source = {"type": "base64", "media_type": document.media_type, "data": document.data}
+    else:
+        source = {"type": "url", "url": document.url}
+    block: Json = {"type": "document", "source": source, **document.extra}
+    if document.title is not None:
+        block["title"] = document.title
+    return _cached(block, document.cache_control)
+
+
+def convert_tool(tool: Tool) -> Json:
+    out: Json = {"name": tool.name, "input_schema": tool.parameters or DEFAULT_INPUT_SCHEMA}
+    if tool.description:
+        out["description"] = tool.description
+    if tool.strict:
         out["strict"] = True
-    return out
+    return _cached(out, tool.cache_control)
 
 
-def convert_tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
+def convert_tool_choice(request: Request) -> Json | None:
     """Anthropic's tool_choice, with `disable_parallel_tool_use`; None to leave it out."""
     choice = request.tool_choice
     if not request.tools:
-        if isinstance(choice, NamedToolChoice) or choice == "required":
+        if isinstance(choice, NamedTool) or choice == "required":
             raise InvalidRequest("tool_choice needs tools.", param="tool_choice")
         return None
-    out: dict[str, Any]
-    if isinstance(choice, NamedToolChoice):
-        if choice.name not in {tool.function.name for tool in request.tools}:
+    out: Json
+    if isinstance(choice, NamedTool):
+        if choice.name not in {tool.name for tool in request.tools}:
             raise InvalidRequest(
                 f"tool_choice names '{choice.name}', which is not in tools.", param="tool_choice"
             )
@@ -393,74 +450,3 @@ def convert_tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None
     if request.parallel_tool_calls is False and out["type"] != "none":
         out["disable_parallel_tool_use"] = True
     return out
-
-
-# --- response ----------------------------------------------------------------
-
-
-def map_stop_reason(value: Any) -> FinishReason:
-    """OpenAI's finish_reason for an Anthropic stop_reason; unknown ones read as stop."""
-    return STOP_REASONS.get(str(value), "stop")
-
-
-def parse_usage(raw: Any) -> Usage:
-    """Anthropic usage in OpenAI's convention: cache reads and writes count as input."""
-    if not isinstance(raw, dict):
-        return Usage()
-    read = int(raw.get("cache_read_input_tokens") or 0)
-    write = int(raw.get("cache_creation_input_tokens") or 0)
-    details = raw.get("output_tokens_details")
-    thinking = details.get("thinking_tokens") if isinstance(details, dict) else 0
-    return Usage(
-        input_tokens=int(raw.get("input_tokens") or 0) + read + write,
-        output_tokens=int(raw.get("output_tokens") or 0),
-        cached_input_tokens=read,
-        cache_write_tokens=write,
-        reasoning_tokens=int(thinking or 0),
-    )
-
-
-def from_response(data: Any, provider: str) -> ChatResult:
-    """A ChatResult for an Anthropic `message` body."""
-    content = data.get("content") if isinstance(data, dict) else None
-    if not isinstance(content, list):
-        raise malformed(provider, "no content list")
-    texts: list[str] = []
-    thoughts: list[str] = []
-    calls: list[ToolCall] = []
-    try:
-        for block in content:
-            kind = block.get("type")
-            if kind == "text":
-                texts.append(str(block.get("text") or ""))
-            elif kind == "thinking":
-                thoughts.append(str(block.get("thinking") or ""))
-            elif kind == "tool_use":
-                arguments = orjson.dumps(block.get("input") or {}).decode()
-                calls.append(
-                    ToolCall(id=str(block["id"]), name=str(block["name"]), arguments=arguments)
-                )
-    except (AttributeError, KeyError, TypeError) as exc:
-        raise malformed(provider, "bad content block") from exc
-    return ChatResult(
-        content="".join(texts) or None,
-        finish_reason=map_stop_reason(data.get("stop_reason")),
-        usage=parse_usage(data.get("usage")),
-        tool_calls=calls,
-        reasoning_content="".join(thoughts) or None,
-        upstream_id=data.get("id"),
-        upstream_model=data.get("model"),
-    )
-
-
-def parse_error(data: Any) -> ErrorFields:
-    """(message, type, code, param) of `{"type":"error","error":{"type","message"}}`.
-
-    Anthropic's error type is also the code, so it survives the status mapping
-    (e.g. `overloaded_error` behind a 503).
-    """
-    error = data["error"]
-    if isinstance(error, str):
-        return error, None, None, None
-    etype = error.get("type")
-    return error.get("message"), etype, etype, None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote
 
-from model_router.domain import FLUSH, ChatResult, StreamEvent
+from model_router.domain.completion import FLUSH, Completion, StreamEvent
+from model_router.domain.request import Request
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.gemini.stream import StreamState
 from model_router.providers.gemini.translate import (
@@ -17,7 +17,6 @@ from model_router.providers.gemini.translate import (
     to_request,
 )
 from model_router.providers.http import Client, malformed, open_stream, post_json, sse_json_batches
-from model_router.schemas.chat import ChatCompletionRequest
 
 
 class GeminiProvider:
@@ -34,9 +33,7 @@ class GeminiProvider:
         model = target.upstream_model.removeprefix("models/")
         return f"{self._base}{quote(model, safe='')}:{method}"
 
-    async def complete(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> ChatResult:
+    async def complete(self, request: Request, target: Target) -> Completion:
         payload = to_request(request, target)
         name = self.config.name
         data = await post_json(
@@ -52,9 +49,7 @@ class GeminiProvider:
             raise embedded_error(name, data)
         return from_response(data, name)
 
-    async def stream(
-        self, request: ChatCompletionRequest, body: dict[str, Any], target: Target
-    ) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         payload = to_request(request, target)
         name = self.config.name
         url = self._url(target, "streamGenerateContent") + "?alt=sse"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model_router.domain import (
+from model_router.domain.completion import (
     Finish,
     ReasoningDelta,
     StreamEvent,

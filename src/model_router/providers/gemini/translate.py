@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions <-> Gemini `generateContent`: pure translation.
+"""The neutral request <-> Gemini `generateContent`: pure translation (errors
+in `errors`, re-exported here).
 
 Decisions the Gemini wire format forces on us:
 
@@ -25,27 +26,53 @@ Decisions the Gemini wire format forces on us:
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
-from model_router.domain import ChatResult, FinishReason, ToolCall, Usage
-from model_router.errors import InvalidRequest, UnsupportedFeature, UpstreamError
-from model_router.providers.base import Target
-from model_router.providers.http import NO_HEADERS, ErrorFields, error_from_response, malformed
-from model_router.schemas.chat import (
-    ROUTER_FIELDS,
-    ChatCompletionRequest,
-    ImagePart,
+from model_router.domain.completion import Completion, FinishReason
+from model_router.domain.content import (
+    Document,
+    Image,
     Message,
-    NamedToolChoice,
-    TextPart,
+    Opaque,
+    OutputPart,
+    Part,
+    Reasoning,
+    RedactedReasoning,
+    Text,
+    ToolCall,
+    ToolResult,
 )
+from model_router.domain.request import ROUTER_FIELDS, NamedTool, Request
+from model_router.domain.usage import Usage
+from model_router.errors import InvalidRequest, UnsupportedFeature
+from model_router.providers.base import Target
+from model_router.providers.gemini.errors import (
+    embedded_error,
+    gemini_error,
+    parse_error,
+    retry_delay,
+)
+from model_router.providers.http import malformed
+
+__all__ = [
+    "candidate_parts",
+    "embedded_error",
+    "from_response",
+    "function_call",
+    "gemini_error",
+    "image_part",
+    "map_finish",
+    "parse_error",
+    "parse_usage",
+    "retry_delay",
+    "to_request",
+]
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "STOP": "stop",  # "tool_calls" when the reply holds a function call
@@ -119,8 +146,8 @@ Json = dict[str, Any]
 # -- request ------------------------------------------------------------------------------------
 
 
-def to_request(request: ChatCompletionRequest, target: Target) -> Json:
-    """The `generateContent` body for a chat request (the model goes in the URL)."""
+def to_request(request: Request, target: Target) -> Json:
+    """The generateContent body for a request; raises what Gemini cannot express."""
     _check_fields(request)
     payload: Json = {"contents": _contents(request.messages)}
     if system := _system_text(request.messages):
@@ -129,7 +156,7 @@ def to_request(request: ChatCompletionRequest, target: Target) -> Json:
         payload["tools"] = [{"functionDeclarations": _declarations(request)}]
         if tool_config := _tool_config(request):
             payload["toolConfig"] = tool_config
-    elif request.tool_choice == "required" or isinstance(request.tool_choice, NamedToolChoice):
+    elif request.tool_choice == "required" or isinstance(request.tool_choice, NamedTool):
         raise InvalidRequest("tool_choice needs tools", param="tool_choice")
     if config := _generation_config(request, target):
         payload["generationConfig"] = config
@@ -137,16 +164,14 @@ def to_request(request: ChatCompletionRequest, target: Target) -> Json:
     return payload
 
 
-def _check_fields(request: ChatCompletionRequest) -> None:
-    if request.n is not None and request.n > 1:
-        raise UnsupportedFeature("Gemini returns one choice per request: n must be 1", param="n")
-    for name, value in (request.model_extra or {}).items():
+def _check_fields(request: Request) -> None:
+    for name, value in request.extras.items():
         if name not in IGNORED_FIELDS and value not in (None, False):
             raise UnsupportedFeature(f"Gemini does not support '{name}'", param=name)
 
 
 def _system_text(messages: Iterable[Message]) -> str:
-    texts = [_plain_text(m, allow=()) for m in messages if m.role in ("system", "developer")]
+    texts = [_plain_text(m.parts) for m in messages if m.role == "system"]
     return "\n\n".join(t for t in texts if t)
 
 
@@ -154,15 +179,13 @@ def _contents(messages: list[Message]) -> list[Json]:
     turns: list[Json] = []
     call_names: dict[str, str] = {}
     for message in messages:
-        if message.role in ("system", "developer"):
+        if message.role == "system":
             continue
-        if message.role == "user":
-            role, parts = "user", _user_parts(message)
-        elif message.role == "assistant":
+        if message.role == "assistant":
             role, parts = "model", _model_parts(message)
-            call_names.update({c.id: c.function.name for c in message.tool_calls or []})
+            call_names.update({p.id: p.name for p in message.parts if isinstance(p, ToolCall)})
         else:
-            role, parts = "user", [_function_response(message, call_names)]
+            role, parts = "user", _user_parts(message.parts, call_names)
         if not parts:
             continue
         if turns and turns[-1]["role"] == role:
@@ -174,28 +197,33 @@ def _contents(messages: list[Message]) -> list[Json]:
     return turns
 
 
-def _plain_text(message: Message, *, allow: tuple[str, ...]) -> str:
-    """A message's text; parts of the types in `allow` are skipped, others rejected."""
-    if isinstance(message.content, list):
-        for part in message.content:
-            if not isinstance(part, TextPart) and part.type not in allow:
-                raise _unsupported_part(part.type)
-    return message.text()
+def _kind(part: Part) -> str:
+    if isinstance(part, Opaque):
+        return part.kind
+    return {Image: "image_url", Document: "document"}.get(type(part), type(part).__name__)
 
 
-def _user_parts(message: Message) -> list[Json]:
-    if not isinstance(message.content, list):
-        return [{"text": message.content}] if message.content else []
-    parts: list[Json] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
+def _plain_text(parts: Sequence[Part]) -> str:
+    """The text of parts that must all be text."""
+    for part in parts:
+        if not isinstance(part, Text):
+            raise _unsupported_part(_kind(part))
+    return "".join(p.text for p in parts if isinstance(p, Text))
+
+
+def _user_parts(parts: Sequence[Part], call_names: dict[str, str]) -> list[Json]:
+    out: list[Json] = []
+    for part in parts:
+        if isinstance(part, Text):
             if part.text:
-                parts.append({"text": part.text})
-        elif isinstance(part, ImagePart):
-            parts.append(image_part(part.image_url.url))
+                out.append({"text": part.text})
+        elif isinstance(part, Image):
+            out.append(image_part(part))
+        elif isinstance(part, ToolResult):
+            out.append(_function_response(part, call_names))
         else:
-            raise _unsupported_part(part.type)
-    return parts
+            raise _unsupported_part(_kind(part))
+    return out
 
 
 def _unsupported_part(kind: str) -> UnsupportedFeature:
@@ -204,8 +232,12 @@ def _unsupported_part(kind: str) -> UnsupportedFeature:
     )
 
 
-def image_part(url: str) -> Json:
-    """`inlineData` for a data URL, `fileData` for an https URL with a known image type."""
+def image_part(image: Image) -> Json:
+    """`inlineData` for inline data or a data URL, `fileData` for an https URL with a
+    known image type."""
+    if image.data is not None:
+        return {"inlineData": {"mimeType": image.media_type or "image/png", "data": image.data}}
+    url = image.url or ""
     if url.startswith("data:"):
         found = _DATA_URL.fullmatch(url)
         if not found:
@@ -229,18 +261,17 @@ def image_part(url: str) -> Json:
 
 def _model_parts(message: Message) -> list[Json]:
     parts: list[Json] = []
-    if text := _plain_text(message, allow=("refusal",)):
+    texts = [
+        p for p in message.parts if not isinstance(p, ToolCall | Reasoning | RedactedReasoning)
+    ]
+    if text := _plain_text(texts):
         parts.append({"text": text})
-    for i, call in enumerate(message.tool_calls or []):
+    for i, call in enumerate(p for p in message.parts if isinstance(p, ToolCall)):
         part: Json = {
-            "functionCall": {
-                "id": call.id,
-                "name": call.function.name,
-                "args": _args(call.function.arguments),
-            }
+            "functionCall": {"id": call.id, "name": call.name, "args": _args(call.arguments)}
         }
-        if signature := _signature(call.model_extra):
-            part["thoughtSignature"] = signature
+        if call.signature:
+            part["thoughtSignature"] = call.signature
         elif i == 0:
             part["thoughtSignature"] = SKIP_SIGNATURE
         parts.append(part)
@@ -259,14 +290,8 @@ def _args(arguments: str) -> Json:
     return args
 
 
-def _signature(extra: dict[str, Any] | None) -> str | None:
-    google = ((extra or {}).get("extra_content") or {}).get("google") or {}
-    signature = google.get("thought_signature") if isinstance(google, dict) else None
-    return signature if isinstance(signature, str) and signature else None
-
-
-def _function_response(message: Message, call_names: dict[str, str]) -> Json:
-    call_id = message.tool_call_id or ""
+def _function_response(result: ToolResult, call_names: dict[str, str]) -> Json:
+    call_id = result.tool_call_id
     name = call_names.get(call_id)
     if name is None:
         raise InvalidRequest(
@@ -274,39 +299,38 @@ def _function_response(message: Message, call_names: dict[str, str]) -> Json:
             "message called",
             param="messages",
         )
-    text = _plain_text(message, allow=())
+    text = _plain_text(result.content)
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
         parsed = None
-    result = parsed if isinstance(parsed, dict) else text
-    return {"functionResponse": {"id": call_id, "name": name, "response": {"result": result}}}
+    answer = parsed if isinstance(parsed, dict) else text
+    return {"functionResponse": {"id": call_id, "name": name, "response": {"result": answer}}}
 
 
-def _declarations(request: ChatCompletionRequest) -> list[Json]:
+def _declarations(request: Request) -> list[Json]:
     declarations = []
-    for tool in request.tools or []:
-        function = tool.function
-        if not _GEMINI_NAME.fullmatch(function.name):
+    for tool in request.tools:
+        if not _GEMINI_NAME.fullmatch(tool.name):
             raise UnsupportedFeature(
-                f"Gemini function names start with a letter or '_': '{function.name}'",
+                f"Gemini function names start with a letter or '_': '{tool.name}'",
                 param="tools",
             )
-        declaration: Json = {"name": function.name}
-        if function.description:
-            declaration["description"] = function.description
-        if function.parameters is not None:
-            declaration["parametersJsonSchema"] = function.parameters
+        declaration: Json = {"name": tool.name}
+        if tool.description:
+            declaration["description"] = tool.description
+        if tool.parameters is not None:
+            declaration["parametersJsonSchema"] = tool.parameters
         declarations.append(declaration)
     return declarations
 
 
-def _tool_config(request: ChatCompletionRequest) -> Json | None:
+def _tool_config(request: Request) -> Json | None:
     choice = request.tool_choice
     if choice is None:
         return None
-    if isinstance(choice, NamedToolChoice):
-        if choice.name not in {t.function.name for t in request.tools or []}:
+    if isinstance(choice, NamedTool):
+        if choice.name not in {t.name for t in request.tools}:
             raise InvalidRequest(
                 f"tool_choice names an unknown tool '{choice.name}'", param="tool_choice"
             )
@@ -316,32 +340,32 @@ def _tool_config(request: ChatCompletionRequest) -> Json | None:
     return {"functionCallingConfig": config}
 
 
-def _output_limit(request: ChatCompletionRequest, target: Target) -> int | None:
+def _output_limit(request: Request, target: Target) -> int | None:
     """The client's limit, capped at the model's own (Gemini rejects a larger one)."""
-    limit, cap = request.output_limit, target.max_output_tokens
+    limit, cap = request.max_output_tokens, target.max_output_tokens
     return min(limit, cap) if limit is not None and cap is not None else limit
 
 
-def _generation_config(request: ChatCompletionRequest, target: Target) -> Json:
+def _generation_config(request: Request, target: Target) -> Json:
     config: Json = {
         "temperature": request.temperature,
         "topP": request.top_p,
+        "topK": request.top_k,
         "maxOutputTokens": _output_limit(request, target),
         "seed": request.seed,
         "presencePenalty": request.presence_penalty,
         "frequencyPenalty": request.frequency_penalty,
-        "candidateCount": 1 if request.n == 1 else None,
     }
-    if stops := [s for s in request.stop_sequences if s]:
+    if stops := [s for s in request.stop if s]:
         config["stopSequences"] = stops[:5]
-    response_format = request.response_format
-    if response_format is not None and response_format.type != "text":
+    output = request.output_format
+    if output is not None and output.type != "text":
         config["responseMimeType"] = "application/json"
-        schema = response_format.json_schema.schema_ if response_format.json_schema else None
-        if response_format.type == "json_schema" and schema is not None:
-            config["responseJsonSchema"] = schema
-    if request.reasoning_effort is not None:
-        level = THINKING_LEVELS.get(request.reasoning_effort)
+        if output.type == "json_schema" and output.schema is not None:
+            config["responseJsonSchema"] = output.schema
+    effort = request.reasoning.effort if request.reasoning else None
+    if effort is not None:
+        level = THINKING_LEVELS.get(effort)
         if level is None:
             raise InvalidRequest(
                 f"reasoning_effort must be one of {', '.join(THINKING_LEVELS)}",
@@ -391,11 +415,11 @@ def candidate_parts(data: Json, provider: str) -> list[Json]:
     return parts
 
 
-def from_response(data: Any, provider: str) -> ChatResult:
+def from_response(data: Any, provider: str) -> Completion:
     if not isinstance(data, dict):
         raise malformed(provider, "body is not a JSON object")
-    result = ChatResult(
-        content=None,
+    result = Completion(
+        parts=[],
         finish_reason="content_filter",
         usage=parse_usage(data.get("usageMetadata")),
         upstream_id=data.get("responseId"),
@@ -410,16 +434,20 @@ def from_response(data: Any, provider: str) -> ChatResult:
         raise malformed(provider, "candidates[0] is not an object")
     texts: list[str] = []
     thoughts: list[str] = []
+    calls: list[OutputPart] = []
     for part in candidate_parts(data, provider):
         if "functionCall" in part:
-            result.tool_calls.append(function_call(part, provider))
+            calls.append(function_call(part, provider))
         elif isinstance(text := part.get("text"), str):
             (thoughts if part.get("thought") else texts).append(text)
-    result.content = "".join(texts) or None
-    result.reasoning_content = "".join(thoughts) or None
+    if thought := "".join(thoughts):
+        result.parts.append(Reasoning(thought))
+    if text := "".join(texts):
+        result.parts.append(Text(text))
+    result.parts.extend(calls)
     result.finish_reason = map_finish(
         candidates[0].get("finishReason") or "STOP",
-        has_tool_calls=bool(result.tool_calls),
+        has_tool_calls=bool(calls),
         provider=provider,
     )
     return result
@@ -436,60 +464,3 @@ def parse_usage(raw: Any) -> Usage:
         cached_input_tokens=int(raw.get("cachedContentTokenCount") or 0),
         reasoning_tokens=thoughts,
     )
-
-
-# -- errors -------------------------------------------------------------------------------------
-
-
-def parse_error(data: Any) -> ErrorFields:
-    """(message, type, code, param): the code is ErrorInfo's reason, else the status."""
-    error = data["error"]
-    if isinstance(error, str):
-        return error, None, None, None
-    code = _detail(error, "ErrorInfo").get("reason") or error.get("status")
-    return error.get("message"), None, str(code) if code else None, None
-
-
-def retry_delay(data: Any) -> str | None:
-    """RetryInfo's `retryDelay` ("7s", "0.5s") as whole seconds, rounded up."""
-    try:
-        delay = _detail(data["error"], "RetryInfo").get("retryDelay")
-        seconds = float(str(delay).removesuffix("s"))
-    except (KeyError, TypeError, AttributeError, ValueError):
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return str(max(1, math.ceil(seconds)))
-
-
-def _detail(error: Json, kind: str) -> Json:
-    for detail in error.get("details") or []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(f".{kind}"):
-            return detail
-    return {}
-
-
-def gemini_error(
-    provider: str, status: int, headers: Mapping[str, str], raw: bytes
-) -> UpstreamError:
-    """An error response as our hierarchy: a bad key (400 API_KEY_INVALID) is a 401,
-    and a 429 passes on RetryInfo's delay as retry-after."""
-    try:
-        data = orjson.loads(raw)
-        reason = _detail(data["error"], "ErrorInfo").get("reason")
-    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError):
-        data, reason = None, None
-    mapped = 401 if reason == "API_KEY_INVALID" else status
-    error = error_from_response(
-        provider, mapped, headers, raw, parse_error, retry_after=retry_delay(data)
-    )
-    error.upstream_status = status
-    return error
-
-
-def embedded_error(provider: str, data: Json) -> UpstreamError:
-    """A `{"error": {...}}` payload in a 200 body or mid-stream, mapped by its code."""
-    error = data.get("error")
-    code = error.get("code") if isinstance(error, dict) else None
-    status = code if isinstance(code, int) and code >= 400 else 500
-    return gemini_error(provider, status, NO_HEADERS, orjson.dumps(data))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.costs.models import price_of
 from model_router.costs.pricing import Price
 from model_router.db.models import Model, Provider
-from model_router.services.catalogue import price_of
 
 # Relative popularity of well-known models; any other model weighs 1.
 POPULARITY: dict[str, float] = {
