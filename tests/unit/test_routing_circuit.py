@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from model_router.costs.models import Catalogue
 from model_router.errors import UpstreamError
 from model_router.providers.http import error_from_response
 from model_router.routing.circuit import CircuitBreaker, CircuitPolicy, CircuitState
@@ -21,7 +22,6 @@ from model_router.routing.errors import NoDeploymentAvailable
 from model_router.routing.retry import at_capacity
 from model_router.routing.route import Route
 from model_router.routing.router import Plan, Router
-from model_router.services.catalogue import Catalogue
 from model_router.settings import Settings
 from tests.unit.routing_fixtures import Clock, deployment, model
 
