@@ -13,6 +13,7 @@ from model_router.cache.service import ResponseCache
 from model_router.errors import PermissionDenied
 from model_router.governance.governor import Governor
 from model_router.observability.operations import Operations
+from model_router.routing.learned.runtime import LearnedRouting
 from model_router.services.catalogue import Catalogue
 from model_router.services.chat import ChatService
 from model_router.services.experiments import Experiments
@@ -38,6 +39,7 @@ class AppState:
     experiments: Experiments
     governor: Governor
     webhooks: Dispatcher
+    learned: LearnedRouting
 
 
 async def get_state(request: Request) -> AppState:

@@ -30,6 +30,7 @@ from model_router.routing.learned.policy import (
     ArmKey,
     ClassPolicy,
     Decision,
+    Posterior,
     decide,
     posteriors,
 )
@@ -145,6 +146,11 @@ class Learner:
                     post = posteriors(pool, task_class, arms)
                     classes[(name, task_class)] = ClassPolicy(pool, post, self._rng)
         self._classes, self._unseen = classes, unseen
+
+    def posterior(self, pool: str, task_class: str) -> dict[str, Posterior]:
+        """What the current snapshot believes of each candidate in a class."""
+        policy = self._classes.get((pool, task_class)) or self._unseen[pool]
+        return dict(policy.posterior)
 
     def choose(
         self,

@@ -22,17 +22,28 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from model_router.errors import RouterError
+from model_router.routing.auto import AUTO
 from model_router.routing.config import RoutingConfig
 from model_router.routing.learned.learner import DecisionRecord, Learner, Revision
 from model_router.routing.learned.pools import PoolSpec
 from model_router.routing.learned.report import build_report
 from model_router.routing.learned.store import SqlStore
+from model_router.routing.table import RoutingTable
 from model_router.schemas.learned_routing import PoolReport
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 100_000
 REVISION_TRIES = 5  # flushes a revision waits for its decision to be written
+
+
+def _is_model(table: RoutingTable, name: str) -> bool:
+    try:
+        table.get(name)
+    except RouterError:
+        return False
+    return True
 
 
 class LearnedRouting:
@@ -68,6 +79,23 @@ class LearnedRouting:
         return cls(
             learner, SqlStore(engine), flush_seconds=flush_seconds, refresh_seconds=refresh_seconds
         )
+
+    def validate(self, table: RoutingTable) -> None:
+        """Every candidate is a model the router knows; no pool hides a model
+        (or `auto`). Errors name the file, the line and the field."""
+        config = table.config
+        for name, pool in self.learner.pools.items():
+            if name == AUTO or name in config.routes or _is_model(table, name):
+                raise config.error(pool.line, f"pools.{name}", "the name of a model, not a pool")
+            for i, model in enumerate(pool.candidates):
+                try:
+                    table.get(model)
+                except RouterError:
+                    raise config.error(
+                        pool.line,
+                        f"pools.{name}.candidates[{i}]",
+                        f"'{model}' is neither in the catalogue nor in this file",
+                    ) from None
 
     def pool(self, name: str) -> PoolSpec | None:
         return self.learner.pools.get(name)
