@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             flush_seconds=settings.learned_routing_flush_seconds,
             refresh_seconds=settings.learned_routing_refresh_seconds,
         )
-        learned.validate(router.table)
+        learned.validate(config, router.table)
         await learned.start()
         router.on_circuit_change.append(ops.metrics.circuit_changed)
         cache = ResponseCache.from_settings(settings, catalogue)

@@ -80,10 +80,9 @@ class LearnedRouting:
             learner, SqlStore(engine), flush_seconds=flush_seconds, refresh_seconds=refresh_seconds
         )
 
-    def validate(self, table: RoutingTable) -> None:
-        """Every candidate is a model the router knows; no pool hides a model
-        (or `auto`). Errors name the file, the line and the field."""
-        config = table.config
+    def validate(self, config: RoutingConfig, table: RoutingTable) -> None:
+        """Every candidate of `config`'s pools is a model the router knows; no
+        pool hides a model (or `auto`). Errors name the file, line and field."""
         for name, pool in self.learner.pools.items():
             if name == AUTO or name in config.routes or _is_model(table, name):
                 raise config.error(pool.line, f"pools.{name}", "the name of a model, not a pool")
