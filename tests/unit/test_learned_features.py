@@ -58,6 +58,8 @@ def test_json_mode_is_json_and_not_schema() -> None:
         ("def add(a, b):\n    return a + b", True),
         ("int main() {\n  return 0;\n}", True),
         ("SELECT name FROM users WHERE id = 1", True),
+        ("First line;\nsecond line;\nthird", True),
+        ("from Paris we drove south.\nreturn trips were cheap.", False),
         ("Please write a haiku about autumn; make it sad.", False),
         ("Tell me about the class system in Victorian England.", False),
     ],

@@ -32,6 +32,7 @@ from model_router.routing.learned.policy import (
     Decision,
     Posterior,
     decide,
+    pool_totals,
     posteriors,
 )
 from model_router.routing.learned.pools import PoolSpec
@@ -39,6 +40,8 @@ from model_router.routing.learned.signals import Outcome, Source, implicit_quali
 
 ZERO = Decimal(0)
 RECENT_PROMPTS = 50_000  # fingerprints kept for regeneration detection
+Snapshot = tuple[dict[tuple[str, str], ClassPolicy], dict[str, ClassPolicy]]
+REBUILD_MOVE = 0.5  # posteriors moved by fewer observations keep their sample bank
 
 
 @dataclass(slots=True)
@@ -111,6 +114,13 @@ class ExplorationBudget:
         self.others[pool] = max(ZERO, day_total - self.flushed.get(pool, ZERO))
 
 
+def _close(old: Mapping[str, Posterior], new: Mapping[str, Posterior]) -> bool:
+    if old.keys() != new.keys():
+        return False
+    moved = sum(abs(new[m].alpha - p.alpha) + abs(new[m].beta - p.beta) for m, p in old.items())
+    return moved < REBUILD_MOVE
+
+
 class Learner:
     def __init__(
         self,
@@ -123,6 +133,7 @@ class Learner:
         self.pools = dict(pools)
         self.defaults = {name: pool.baseline(file_default) for name, pool in self.pools.items()}
         self._rng = rng or random.Random()
+        self._bank_rng = random.Random(self._rng.random())  # sample banks, maybe in a thread
         self._clock = clock
         self._classes: dict[tuple[str, str], ClassPolicy] = {}
         self._unseen: dict[str, ClassPolicy] = {}
@@ -130,6 +141,7 @@ class Learner:
         self.records: list[DecisionRecord] = []
         self.revisions: list[Revision] = []
         self._recent: dict[int, tuple[uuid.UUID, float]] = {}
+        self._class_names: dict[tuple[object, ...], str] = {}
         self.rebuild({})
 
     def _today(self) -> date:
@@ -137,15 +149,38 @@ class Learner:
 
     def rebuild(self, arms: Mapping[ArmKey, ArmCounts]) -> None:
         """A new snapshot from the shared counters (called every few seconds)."""
+        self.install(self.snapshot(arms))
+
+    def install(self, snapshot: Snapshot) -> None:
+        self._classes, self._unseen = snapshot
+
+    def snapshot(self, arms: Mapping[ArmKey, ArmCounts]) -> Snapshot:
+        """The policies for `arms`, to `install`. Safe to run in a worker thread
+        (it only reads the current snapshot, and draws from its own generator).
+
+        A class whose posteriors moved by less than half an observation keeps
+        its sample bank (and its exploit tables): the work is proportional to
+        the classes that saw traffic, not to every class ever seen."""
         classes: dict[tuple[str, str], ClassPolicy] = {}
         unseen: dict[str, ClassPolicy] = {}
         for name, pool in self.pools.items():
-            unseen[name] = ClassPolicy(pool, posteriors(pool, "", arms), self._rng)
+            totals = pool_totals(name, arms)
+            unseen[name] = self._policy(
+                pool, posteriors(pool, "", arms, totals), self._unseen.get(name)
+            )
             for arm_pool, task_class, _model in arms:
                 if arm_pool == name and (name, task_class) not in classes:
-                    post = posteriors(pool, task_class, arms)
-                    classes[(name, task_class)] = ClassPolicy(pool, post, self._rng)
-        self._classes, self._unseen = classes, unseen
+                    post = posteriors(pool, task_class, arms, totals)
+                    old = self._classes.get((name, task_class))
+                    classes[(name, task_class)] = self._policy(pool, post, old)
+        return classes, unseen
+
+    def _policy(
+        self, pool: PoolSpec, post: dict[str, Posterior], old: ClassPolicy | None
+    ) -> ClassPolicy:
+        if old is not None and old.pool is pool and _close(old.posterior, post):
+            return old
+        return ClassPolicy(pool, post, self._bank_rng)
 
     def posterior(self, pool: str, task_class: str) -> dict[str, Posterior]:
         """What the current snapshot believes of each candidate in a class."""
@@ -164,7 +199,10 @@ class Learner:
         with their estimated cost) for `request` (`features`: its features,
         when the caller has them already)."""
         features = features or features_of(request)
-        task_class = features.task_class(pool.features)
+        key = (features.values(), pool.features)
+        task_class = self._class_names.get(key)
+        if task_class is None:  # at most 1,800 value combinations per feature list
+            task_class = self._class_names[key] = features.task_class(pool.features)
         policy = self._classes.get((pool.name, task_class)) or self._unseen[pool.name]
         self.budget.roll(self._today())
         decision = decide(

@@ -35,7 +35,7 @@ from decimal import Decimal
 from model_router.routing.learned.features import Features
 from model_router.routing.learned.pools import PoolSpec
 
-SAMPLES = 256
+SAMPLES = 128
 ZERO = Decimal(0)
 
 
@@ -67,24 +67,39 @@ class Posterior:
         return self.alpha / (self.alpha + self.beta)
 
 
+def pool_totals(pool: str, arms: Mapping[ArmKey, ArmCounts]) -> dict[str, ArmCounts]:
+    """Each model's counts summed over every class of `pool`."""
+    totals: dict[str, ArmCounts] = {}
+    for (name, _cls, model), counts in arms.items():
+        if name == pool:
+            totals.setdefault(model, ArmCounts()).add(counts.alpha, counts.beta, counts.n)
+    return totals
+
+
 def posteriors(
-    pool: PoolSpec, task_class: str, arms: Mapping[ArmKey, ArmCounts]
+    pool: PoolSpec,
+    task_class: str,
+    arms: Mapping[ArmKey, ArmCounts],
+    totals: Mapping[str, ArmCounts] | None = None,
 ) -> dict[str, Posterior]:
     """Each candidate's posterior in `task_class`: Beta(1, 1), plus the pool's
-    mean for the model worth `prior_weight` observations, plus the class's own."""
+    mean for the model in the other classes worth at most `prior_weight`
+    observations, plus the class's own. `totals`: `pool_totals` of the arms."""
+    if totals is None:
+        totals = pool_totals(pool.name, arms)
     out: dict[str, Posterior] = {}
     for model in pool.candidates:
         alpha = beta = 1.0
-        pooled = ArmCounts()
-        for (name, _cls, arm_model), counts in arms.items():
-            if name == pool.name and arm_model == model:
-                pooled.add(counts.alpha, counts.beta, counts.n)
         own = arms.get((pool.name, task_class, model))
+        rest = ArmCounts()
+        if model in totals:
+            total = totals[model]
+            rest.add(total.alpha, total.beta, total.n)
         if own is not None:
-            pooled.add(-own.alpha, -own.beta, -own.n)
-        if pooled.n > 0 and pool.prior_weight > 0:
-            mean = pooled.alpha / max(pooled.alpha + pooled.beta, 1e-12)
-            weight = min(pool.prior_weight, float(pooled.n))
+            rest.add(-own.alpha, -own.beta, -own.n)
+        if rest.n > 0 and pool.prior_weight > 0:
+            mean = min(max(rest.alpha / max(rest.alpha + rest.beta, 1e-12), 0.0), 1.0)
+            weight = min(pool.prior_weight, float(rest.n))
             alpha += weight * mean
             beta += weight * (1 - mean)
         if own is not None:
@@ -148,14 +163,14 @@ class ClassPolicy:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     model: str
     estimated_cost: Decimal
     probability: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """One routing decision, as logged: what was chosen, with what probability, why."""
 

@@ -149,7 +149,8 @@ class LearnedRouting:
         """Reload the arms into a new snapshot, and the day's exploration spend."""
         names = list(self.learner.pools)
         arms = await self.store.arms(names)
-        self.learner.rebuild(arms)
+        # Drawing sample banks is CPU work: in a thread, so the loop keeps serving.
+        self.learner.install(await asyncio.to_thread(self.learner.snapshot, arms))
         today = datetime.now(UTC).date()
         spend = await self.store.explore_spend(
             names, datetime.combine(today, day_time(0), tzinfo=UTC)
