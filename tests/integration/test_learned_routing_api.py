@@ -22,6 +22,19 @@ from tests.conftest import Router
 from tests.helpers import assert_error
 from tests.mocks.server import ServerThread
 
+
+async def key_of(sessions: Any, key: str) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from model_router.db.models import User
+    from model_router.services.keys import hash_key
+
+    async with sessions() as session:
+        found = await session.scalar(select(User.id).where(User.key_hash == hash_key(key)))
+    assert found is not None
+    return found
+
+
 POOLS = """\
 default_model: gpt-4o
 pools:
@@ -49,7 +62,7 @@ def _client(url: str, key: str) -> httpx.Client:
 def _decision(request_id: uuid.UUID, key_id: uuid.UUID | None) -> DecisionRecord:
     from datetime import UTC, datetime
 
-    return DecisionRecord(
+    return DecisionRecord(  # what the service would log for a pool's call
         request_id=request_id,
         created_at=datetime.now(UTC),
         pool="auto-test",
@@ -87,9 +100,16 @@ def test_feedback_on_a_pools_decision_teaches_its_arm_and_shows_in_the_report(
         request_id = uuid.UUID(answer.json()["id"])
 
         async def insert(sessions: Any) -> None:
-            await SqlStore(sessions.kw["bind"]).write([_decision(request_id, None)], [])
+            key_id = await key_of(sessions, user)
+            await SqlStore(sessions.kw["bind"]).write([_decision(request_id, key_id)], [])
 
         router.run(insert)
+        seen = api.get(f"/v1/analytics/routing/decisions/{request_id}")
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["chosen_model"] == "gpt-4o-mini"
+        assert seen.json()["features"] == {"size": "xs"}
+        with _client(url, router.new_key(name="stranger")) as stranger:
+            assert_error(stranger.get(f"/v1/analytics/routing/decisions/{request_id}"), 404)
         rated = api.post("/v1/feedback", json={"request_id": str(request_id), "score": 9})
         assert rated.status_code == 201, rated.text
 
@@ -112,6 +132,27 @@ def test_feedback_on_a_pools_decision_teaches_its_arm_and_shows_in_the_report(
     (chosen,) = [c for c in body["classes"] if c["task_class"].startswith("size=xs")]
     assert chosen["models"][0]["model"] == "gpt-4o-mini"
     assert chosen["models"][0]["quality"]["estimate"] == pytest.approx(0.9)
+
+
+def test_the_cli_prints_the_pool_report(
+    router: Router, served: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from model_router.cli import main
+
+    path = tmp_path / "routing.yaml"
+    path.write_text(POOLS)
+    monkeypatch.setenv("DATABASE_URL", router.database_url)
+    monkeypatch.setenv("ROUTER_CONFIG", str(path))
+    text = CliRunner().invoke(main, ["routing", "report", "--pool", "auto-test", "--days", "2"])
+    assert text.exit_code == 0, text.output
+    assert text.output.startswith("pool auto-test: ")
+    assert "savings:" in text.output and "quality:" in text.output
+    as_json = CliRunner().invoke(main, ["routing", "report", "--pool", "auto-test", "--json"])
+    assert as_json.exit_code == 0 and '"pool":"auto-test"' in as_json.output
+    missing = CliRunner().invoke(main, ["routing", "report", "--pool", "nope"])
+    assert missing.exit_code != 0 and "no pool 'nope'" in missing.output
 
 
 def test_the_pool_report_is_for_admins_and_names_only_known_pools(

@@ -3,7 +3,9 @@ what a learned routing pool chose, at what quality, and what it saved."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,3 +82,27 @@ class PoolReport(_Out):
     cost_unknown: int = Field(description="Decisions whose cost is unknown: left out of costs.")
     overall: PolicyValue
     classes: list[ClassReport]
+
+
+class DecisionOut(_Out):
+    """One request's routing decision: its features and class, the candidates
+    with their probabilities, the chosen model and why, the quality once known."""
+
+    request_id: uuid.UUID
+    created_at: datetime
+    pool: str
+    task_class: str
+    features: dict[str, Any]
+    chosen_model: str
+    answered_by: str | None
+    probability: float
+    explored: bool
+    default_model: str
+    default_probability: float
+    candidates: list[dict[str, Any]]
+    estimated_cost_usd: Usd
+    default_cost_usd: Usd | None
+    cost_usd: Usd | None
+    quality: float | None
+    quality_source: str
+    reason: str
