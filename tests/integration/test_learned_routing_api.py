@@ -189,3 +189,29 @@ def test_a_pool_the_router_cannot_serve_is_refused_at_start(
         learned.validate(config, table)
     assert caught.value.field == field and problem in str(caught.value)
     assert str(caught.value).startswith("routing.yaml:2:")
+
+
+def test_a_pool_plans_its_choice_first_and_the_other_candidates_as_fallbacks(
+    served: tuple[str, Any],
+) -> None:
+    import random
+
+    from model_router.domain.content import Message, Text
+    from model_router.domain.request import Request
+    from model_router.routing.learned.learner import Learner
+    from model_router.routing.learned.plan import plan_pool
+
+    _url, app = served
+    router = app.api.state.router.chat.router
+    pool = parse_config(POOLS).pools["auto-test"]
+    learner = Learner({pool.name: pool}, file_default="gpt-4o", rng=random.Random(1))
+    request = Request(model="auto-test", messages=[Message("user", [Text("Hello there")])])
+    for _ in range(20):
+        plan, decision = plan_pool(router, learner, pool, request)
+        assert plan.requested == "auto-test" and plan.reason == decision.reason
+        assert [r.name for r in plan.routes] == list(decision.order)
+        assert plan.routes[0].name == decision.chosen
+        assert {r.name for r in plan.routes} == {"gpt-4o-mini", "gpt-4o"}
+        assert plan.estimated_cost == decision.estimated_cost
+        assert decision.default_model == "gpt-4o" and plan.default_cost is not None
+        assert decision.features is not None and decision.features.size == "xs"
