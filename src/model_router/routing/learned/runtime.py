@@ -100,7 +100,10 @@ class LearnedRouting:
         return self.learner.pools.get(name)
 
     def feedback(self, request_id: uuid.UUID, score: float) -> None:
-        self.learner.feedback(request_id, score)
+        """A score from `POST /v1/feedback`: it revises the request's decision,
+        if a pool made one (without pools, nothing to revise)."""
+        if self.learner.pools:
+            self.learner.feedback(request_id, score)
 
     async def start(self) -> None:
         if not self.learner.pools:
@@ -132,7 +135,7 @@ class LearnedRouting:
                 dropped = len(self._queued) - MAX_QUEUED
                 log.warning("learned routing: %d decisions dropped (database away)", dropped)
                 del self._queued[:dropped]
-            waiting = [*self._waiting, *((r, 0) for r in revisions)]
+            waiting = self._waiting = [*self._waiting, *((r, 0) for r in revisions)]
             if not self._queued and not waiting:
                 return
             missing = await self.store.write(self._queued, [r for r, _ in waiting])
