@@ -235,13 +235,12 @@ class Learner:
         quality, source = implicit_quality(pool, outcome, wants_schema=wants_schema)
         if pool.signals.regeneration and key_id is not None:
             self._regeneration(pool, request_id, key_id, request)
-        features = decision.features or Features("", False, False, "", False, "", "", 0)
         record = DecisionRecord(
             request_id=request_id,
             created_at=created_at or datetime.fromtimestamp(self._clock(), UTC),
             pool=decision.pool,
             task_class=decision.task_class,
-            features=features.as_dict(),
+            features=decision.features.as_dict() if decision.features else {},
             chosen=decision.chosen,
             answered_by=outcome.answered_by,
             probability=decision.probability,

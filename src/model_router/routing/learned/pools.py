@@ -24,7 +24,7 @@ Errors name the file, the line and the field, as for the rest of the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal
 
@@ -199,13 +199,7 @@ def parse_pool(reader: _Reader, name: str, node: Node, line: int) -> PoolSpec:
         values["features"] = tuple(f for f in FEATURES if f in given_features)
     if "signals" in fields:
         values["signals"] = _signals(reader, fields["signals"], f"{where}.signals")
-    return _replace(spec, values)
-
-
-def _replace(spec: PoolSpec, values: dict[str, object]) -> PoolSpec:
-    from dataclasses import replace
-
-    return replace(spec, **values)  # type: ignore[arg-type]
+    return replace(spec, **values)  # type: ignore[arg-type]  # checked field by field above
 
 
 def parse_pools(reader: _Reader, node: Node) -> dict[str, PoolSpec]:
