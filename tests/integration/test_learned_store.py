@@ -184,3 +184,20 @@ async def test_the_report_from_the_database_matches_the_report_from_memory(
     from_db = build_report(pool.name, "large", await store.decisions(pool.name, 1), days=1, now=now)
     in_memory = build_report(pool.name, "large", list(memory.decisions.values()), days=1, now=now)
     assert from_db == in_memory
+
+
+async def test_decisions_wait_in_memory_while_the_database_is_away(engine: AsyncEngine) -> None:
+    pool = _pool("outage")
+    away = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/away")  # nothing listens
+    learned = LearnedRouting(Learner({pool.name: pool}, rng=random.Random(7)), SqlStore(away))
+    try:
+        (request_id,) = _decide(learned.learner, pool, 1)
+        learned.feedback(request_id, 7)
+        with pytest.raises(Exception):  # noqa: B017 (whatever the driver raises)
+            await learned.flush()
+        learned.store = SqlStore(engine)  # the database is back
+        await learned.flush()
+    finally:
+        await away.dispose()
+    stored = await SqlStore(engine).decision(request_id)
+    assert stored is not None and stored.quality == pytest.approx(0.7)
