@@ -82,7 +82,10 @@ def simulate(
     seed: int = 7,
     feedback_rate: float = 0.6,
     batch: int = 100,
+    truncation: dict[str, dict[str, float]] | None = None,
 ) -> Run:
+    """`truncation`: per class and model, the share of answers cut at the
+    token limit (an implicit signal); none by default."""
     world = random.Random(seed)
     learner = Learner({pool.name: pool}, rng=random.Random(seed + 1), clock=lambda: NOW.timestamp())
     run = Run()
@@ -97,11 +100,13 @@ def simulate(
         chosen = decision.chosen
         output = world.randint(100, 400)
         request_id = uuid.UUID(int=i + 1)
+        cut = world.random() < (truncation or {}).get(task_class, {}).get(chosen, 0.0)
+        finish = "length" if cut else "stop"
         learner.observe(
             request_id,
             decision,
             request,
-            Outcome("success", "stop", "ok", price(chosen, prompt, output), chosen),
+            Outcome("success", finish, "ok", price(chosen, prompt, output), chosen),
             created_at=NOW,
         )
         good = world.random() < QUALITY[task_class][chosen]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -80,3 +81,25 @@ def test_exploration_spend_stays_under_its_daily_cap() -> None:
 def test_the_same_seed_gives_the_same_decisions() -> None:
     a, b = simulate(500, seed=3), simulate(500, seed=3)
     assert [r.chosen for r in a.records] == [r.chosen for r in b.records]
+
+
+def test_implicit_signals_alone_steer_a_class_away_from_a_model_that_truncates() -> None:
+    """No feedback at all; unrated successes count as good (`unrated_success: 1`)
+    and answers cut at the token limit as bad: in the code class the cheap model
+    truncates 60 % of its answers, so the class moves to the next cheapest."""
+    pool = replace(POOL, unrated_success=1.0)
+    truncation = {"code=yes,script=latin": {"cheap": 0.6, "mid": 0.05, "premium": 0.05}}
+    run = simulate(3000, pool=pool, feedback_rate=0.0, truncation=truncation)
+    last = [
+        r.chosen
+        for r, c in zip(run.records[2000:], run.classes[2000:], strict=True)
+        if c == "code=yes,script=latin"
+    ]
+    assert last.count("mid") / len(last) >= 0.8
+    plain = [
+        r.chosen
+        for r, c in zip(run.records[2000:], run.classes[2000:], strict=True)
+        if c == "code=no,script=latin"
+    ]
+    assert plain.count("cheap") / len(plain) >= 0.8
+    assert any(r.quality_source == "length" for r in run.records)
