@@ -25,6 +25,7 @@ from model_router.api.routes import (
     admin_keys,
     admin_webhooks,
     analytics,
+    analytics_routing,
     chat,
     feedback,
     health,
@@ -40,6 +41,7 @@ from model_router.observability.lifecycle import install_drain, wait_for_databas
 from model_router.observability.operations import Operations
 from model_router.providers.registry import ProviderPool
 from model_router.routing.config import load_config
+from model_router.routing.learned.runtime import LearnedRouting
 from model_router.routing.router import Router
 from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments, ExperimentSet
@@ -120,8 +122,18 @@ def create_app(settings: Settings | None = None) -> Gateway:
             wrap=ops.provider_wrapper(),
         )
         # Routing: the file is checked against the catalogue now, errors name line and field.
-        router = Router(catalogue, load_config(settings.router_config), settings)
+        config = load_config(settings.router_config)
+        router = Router(catalogue, config, settings)
         router.table.validate()
+        # Learned routing pools (issue 19): the bandit's state, shared through the database.
+        learned = LearnedRouting.build(
+            config,
+            engine,
+            flush_seconds=settings.learned_routing_flush_seconds,
+            refresh_seconds=settings.learned_routing_refresh_seconds,
+        )
+        learned.validate(config, router.table)
+        await learned.start()
         router.on_circuit_change.append(ops.metrics.circuit_changed)
         cache = ResponseCache.from_settings(settings, lambda name: catalogue.providers.get(name))
         experiments = Experiments(sessions, ExperimentSet())
@@ -154,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             experiments=experiments,
             governor=governor,
             webhooks=webhooks,
+            learned=learned,
         )
         install_drain(ops.begin_drain, settings.shutdown_drain_seconds)
         # Everything built so far lives for the whole process: keep it out of the
@@ -171,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             await experiments.stop()
             await governor.stop()
             await webhooks.stop()
+            await learned.stop()
             await request_log.stop()
             await cache.aclose()
             await pool.aclose()
@@ -184,7 +198,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, chat, models, analytics):
+    for module in (health, chat, models, analytics, analytics_routing):
         app.include_router(module.router)
     for module in (admin_experiments, feedback):
         app.include_router(module.router)

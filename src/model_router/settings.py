@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     semantic_cache_model: str = "text-embedding-3-small"
     semantic_cache_max_entries: int = Field(default=10_000, ge=1)
     experiments_refresh_seconds: float = Field(default=5.0, gt=0)
+    # Learned routing (issue 19): routing pools in ROUTER_CONFIG, state in the database.
+    learned_routing_flush_seconds: float = Field(default=0.5, gt=0)  # decisions written
+    learned_routing_refresh_seconds: float = Field(default=2.0, gt=0)  # arms reloaded
 
     # Operations (issue 8): metrics, logs, tracing, lifecycle.
     metrics_access: Literal["open", "admin"] = "admin"  # who may GET /metrics

@@ -15,6 +15,7 @@ from model_router.domain.keys import KeyInfo
 from model_router.errors import PermissionDenied
 from model_router.governance.governor import Governor
 from model_router.observability.operations import Operations
+from model_router.routing.learned.runtime import LearnedRouting
 from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache
@@ -39,6 +40,7 @@ class AppState:
     experiments: Experiments
     governor: Governor
     webhooks: Dispatcher
+    learned: LearnedRouting
 
 
 async def get_state(request: Request) -> AppState:

@@ -21,6 +21,10 @@
         quality: 3                 # override the catalogue's tier
         capabilities: [tools, vision, json_schema, streaming]
 
+    pools:                         # learned routing: see routing/learned/pools.py
+      auto-coding:
+        candidates: [gpt-4o-mini, claude-haiku-4-5, gpt-4o]
+
 A model the file does not name has one deployment: its catalogue entry. Every
 error names the file, the line and the field.
 """
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from model_router.costs.catalogue import ALL_CAPABILITIES, Capability
+from model_router.routing.learned.pools import PoolSpec, parse_pools
 
 # PyYAML is imported when a routing file is read: without ROUTER_CONFIG the
 # router never loads it (start-up time).
@@ -78,6 +83,7 @@ class RoutingConfig:
     source: str = "(default: one deployment per catalogue model)"
     default_model: str | None = None
     routes: dict[str, RouteSpec] = field(default_factory=dict)
+    pools: dict[str, PoolSpec] = field(default_factory=dict)  # learned routing (pools.py)
 
     def error(self, line: int, where: str, problem: str) -> RoutingConfigError:
         return RoutingConfigError(self.source, line, where, problem)
@@ -95,7 +101,7 @@ _DEPLOYMENT_FIELDS = {
     "tpm",
 }
 _ROUTE_FIELDS = {"deployments", "fallbacks", "quality", "capabilities"}
-_TOP_FIELDS = {"default_model", "models"}
+_TOP_FIELDS = {"default_model", "models", "pools"}
 
 
 class _Reader:
@@ -179,7 +185,8 @@ def parse_config(text: str, source: str = "<routing>") -> RoutingConfig:
         for name, node in reader.mapping(models, "models", set()).items():
             key_line = next(k.start_mark.line for k, v in models.value if v is node) + 1
             routes[name] = _route(reader, name, node, names, key_line)
-    return RoutingConfig(source=source, default_model=default_model, routes=routes)
+    pools = parse_pools(reader, top["pools"]) if "pools" in top else {}
+    return RoutingConfig(source=source, default_model=default_model, routes=routes, pools=pools)
 
 
 def _route(reader: _Reader, name: str, node: Node, names: dict[str, int], line: int) -> RouteSpec:

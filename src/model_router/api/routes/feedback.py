@@ -35,4 +35,5 @@ async def post_feedback(
             param="request_id",
             code="request_not_found",
         )
+    state.learned.feedback(feedback.request_id, feedback.score)  # a pool's decision learns
     return Response(dumps(saved.model_dump()), status_code=201, media_type="application/json")

@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from model_router.db import routing_models  # noqa: F401 (its tables join Base.metadata)
 from model_router.db.engine import make_engine
 from model_router.db.models import Base
 from model_router.settings import Settings
