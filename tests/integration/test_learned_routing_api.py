@@ -182,7 +182,7 @@ def test_a_pool_the_router_cannot_serve_is_refused_at_start(
     served: tuple[str, Any], text: str, field: str, problem: str
 ) -> None:
     _url, app = served
-    table = app.api.state.router.chat.router.table
+    table = app.api.state.router.completions.router.table
     config = parse_config(text, "routing.yaml")
     learned = LearnedRouting.build(config, app.api.state.router.engine)
     with pytest.raises(RoutingConfigError) as caught:
@@ -202,7 +202,7 @@ def test_a_pool_plans_its_choice_first_and_the_other_candidates_as_fallbacks(
     from model_router.routing.learned.plan import plan_pool
 
     _url, app = served
-    router = app.api.state.router.chat.router
+    router = app.api.state.router.completions.router
     pool = parse_config(POOLS).pools["auto-test"]
     learner = Learner({pool.name: pool}, file_default="gpt-4o", rng=random.Random(1))
     request = Request(model="auto-test", messages=[Message("user", [Text("Hello there")])])
