@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
                 experiments=experiments.live,
                 router=router,
                 governor=governor,
+                learned=learned,
             ),
             ops=ops,
             cache=cache,

@@ -28,6 +28,7 @@ from model_router.domain.usage import Usage
 from model_router.errors import RouterError
 from model_router.ids import uuid7
 from model_router.routing.deployments import Deployment
+from model_router.routing.learned.policy import Decision
 from model_router.routing.router import Plan
 
 
@@ -59,6 +60,8 @@ class Call:
     cache: CacheState | None = None
     cache_status: str | None = None
     saved_cost_usd: Decimal | None = None
+    # Learned routing: the pool's decision, when `model` names a pool.
+    decision: Decision | None = None
     # Experiments.
     experiment_id: uuid.UUID | None = None
     variant: str | None = None

@@ -215,3 +215,40 @@ def test_a_pool_plans_its_choice_first_and_the_other_candidates_as_fallbacks(
         assert plan.estimated_cost == decision.estimated_cost
         assert decision.default_model == "gpt-4o" and plan.default_cost is not None
         assert decision.features is not None and decision.features.size == "xs"
+
+
+def test_a_request_naming_a_pool_is_routed_by_it_logged_and_taught_by_feedback(
+    router: Router, served: tuple[str, Any]
+) -> None:
+    url, _app = served
+    user = router.new_key(name="pool-caller")
+    with _client(url, user) as api:
+        answer = api.post(
+            "/v1/chat/completions",
+            json={"model": "auto-test", "messages": [{"role": "user", "content": "hi there"}]},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] in ("gpt-4o-mini", "gpt-4o")
+        assert answer.headers["x-router-reason"].startswith("pool auto-test")
+        request_id = answer.json()["id"]
+
+        deadline = time.monotonic() + 20
+        seen = api.get(f"/v1/analytics/routing/decisions/{request_id}")
+        while seen.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            seen = api.get(f"/v1/analytics/routing/decisions/{request_id}")
+        assert seen.status_code == 200, seen.text
+        decision = seen.json()
+        assert decision["chosen_model"] == answer.json()["model"]
+        assert 0 < decision["probability"] <= 1
+        assert decision["features"]["tools"] == "no"
+
+        detail = api.get(f"/v1/analytics/requests/{request_id}")
+        while detail.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            detail = api.get(f"/v1/analytics/requests/{request_id}")
+        row = detail.json()
+        assert row["requested_model"] == "auto-test"
+        # Savings are measured against the pool's default model, as for `auto`.
+        assert row["default_cost_usd"] is not None
+        assert Decimal(str(row["default_cost_usd"])) >= Decimal(str(row["total_cost_usd"]))

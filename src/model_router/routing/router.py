@@ -194,8 +194,12 @@ class Router:
 
     def default_route(self) -> Route | None:
         """The configured default model, that `auto` savings are measured against."""
+        return self.route_of(self.table.default_model)
+
+    def route_of(self, name: str) -> Route | None:
+        """The route of a model name, None when there is none."""
         try:
-            return self.table.get(self.table.default_model)
+            return self.table.get(name)
         except RouterError:
             return None
 

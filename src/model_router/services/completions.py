@@ -37,8 +37,12 @@ from model_router.governance.governor import Governor
 from model_router.governance.store import MemoryStore
 from model_router.providers.base import Provider
 from model_router.providers.registry import ProviderPool
+from model_router.routing import auto
 from model_router.routing.config import RoutingConfig
 from model_router.routing.deployments import Deployment
+from model_router.routing.learned.plan import plan_pool
+from model_router.routing.learned.runtime import LearnedRouting
+from model_router.routing.learned.signals import Outcome
 from model_router.routing.router import Plan, Router
 from model_router.services.experiments import ExperimentSet
 from model_router.services.request_log import RequestLog
@@ -56,6 +60,7 @@ class CompletionService:
         experiments: ExperimentSet | None = None,
         router: Router | None = None,
         governor: Governor | None = None,
+        learned: LearnedRouting | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._pool = pool
@@ -64,6 +69,7 @@ class CompletionService:
         self._cache = cache or ResponseCache.disabled()
         self._experiments = experiments or ExperimentSet()
         self._governor = governor or Governor(MemoryStore())
+        self._learned = learned
 
     def _prepare(self, call: Call, door: Door) -> Plan:
         """Translate the body and plan the route: the models to try, in order,
@@ -72,12 +78,21 @@ class CompletionService:
         self._experiments.apply(call)  # may set the model and parameters
         call.request = request = door.to_request(call.body, call.headers)
         try:
-            call.plan = plan = self.router.plan(request)
+            call.plan = plan = self._plan(call, request)
         except InvalidRequest as exc:  # said in the error; the header says where
             call.response_headers["x-router-reason"] = f"no route: {exc.code}"
             raise
         call.model = plan.routes[0].info
         call.response_headers["x-router-reason"] = plan.reason
+        return plan
+
+    def _plan(self, call: Call, request: Request) -> Plan:
+        """A pool's learned choice (docs/learned-routing.md), or the router's plan."""
+        pool = self._learned.pool(request.model) if self._learned else None
+        if pool is None or self._learned is None:
+            return self.router.plan(request)
+        limits = auto.parse_constraints(request.options.get("routing"))
+        plan, call.decision = plan_pool(self.router, self._learned.learner, pool, request, limits)
         return plan
 
     def _provider(self, call: Call, deployment: Deployment) -> Provider:
@@ -103,10 +118,14 @@ class CompletionService:
         call.response_headers["x-router-reason"] = reason
 
     def _savings(self, call: Call, usage: Usage) -> None:
-        """For `auto`: what the default model would have cost for the same usage."""
-        if call.plan is None or not call.plan.is_auto:
+        """For `auto` and pools: what the default model would have cost for the
+        same usage."""
+        if call.decision is not None:
+            default = self.router.route_of(call.decision.default_model)
+        elif call.plan is not None and call.plan.is_auto:
+            default = self.router.default_route()
+        else:
             return
-        default = self.router.default_route()
         if default is not None:
             priced = cost(usage, default.info.price, call.created_at)
             call.default_cost_usd = priced.total_usd if priced else None
@@ -115,6 +134,17 @@ class CompletionService:
         """The one place a finished call ends up: its request-log row."""
         self._governor.finish(call, row)  # tags, privacy, budget settlement: once per call
         self._log.add(row)
+        if call.decision is not None and self._learned is not None and call.request is not None:
+            outcome = Outcome(
+                "success" if row.status == "success" else "error",
+                row.finish_reason,
+                completion.text if completion else None,
+                row.total_cost_usd,
+                call.model.name if call.model else None,
+            )
+            self._learned.learner.observe(
+                call.id, call.decision, call.request, outcome, key_id=call.key.id
+            )
         self._cache.remember(call, row, completion)
 
     def reject(self, key: KeyInfo, error: RouterError, door: Door) -> None:
