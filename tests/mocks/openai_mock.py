@@ -6,6 +6,9 @@ Scenarios (`mock:<name>` in the last user message):
   cached          usage 2000 in, 1500 of them cached, 100 out
   reasoning       reasoning_content and 200 reasoning tokens of 300 out
   tool_call       a call to the first tool given, finish_reason tool_calls
+  read_file       a call to the `Read` tool on the first absolute path after the
+                  directive (Claude Code's tool); once a tool message answers it,
+                  "Tool said: <its content>"
   json            a JSON object as content
   length / content_filter   that finish_reason
   error_400 / error_401 / error_404 / error_429 / error_500 / error_503   that status
@@ -29,6 +32,7 @@ character-trigram vectors (tests/mocks/embeddings.py): similar texts are close.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -153,6 +157,8 @@ def _message(scenario: str, body: dict[str, Any], last_text: str) -> tuple[dict[
             ],
         }
         finish = "tool_calls"
+    elif scenario == "read_file":
+        message, finish = _read_file(body, last_text)
     elif scenario == "json":
         message["content"] = '{"answer": 42}'
     elif scenario == "reasoning":
@@ -163,6 +169,20 @@ def _message(scenario: str, body: dict[str, Any], last_text: str) -> tuple[dict[
     elif scenario.startswith("chunks="):
         message["content"] = REPLY
     return message, finish
+
+
+_ABSOLUTE_PATH = re.compile(r"(/[\w.-]+)+")
+
+
+def _read_file(body: dict[str, Any], last_text: str) -> tuple[dict[str, Any], str]:
+    last = body["messages"][-1]
+    if last.get("role") == "tool":
+        return {"role": "assistant", "content": f"Tool said: {text_of(last['content'])}"}, "stop"
+    found = _ABSOLUTE_PATH.search(last_text.split("mock:read_file", 1)[-1])
+    arguments = orjson.dumps({"file_path": found.group(0) if found else "/nonexistent"}).decode()
+    function = {"name": "Read", "arguments": arguments}
+    call = {"id": "call_read1", "type": "function", "function": function}
+    return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
 
 
 def create_app(state: MockState, *, api_key: str, deepseek: bool = False) -> Starlette:
