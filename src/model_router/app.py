@@ -44,6 +44,7 @@ from model_router.services.catalogue import Catalogue
 from model_router.services.chat import ChatService
 from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key
+from model_router.services.log_maintenance import LogMaintenance
 from model_router.services.request_log import RequestLog
 from model_router.services.webhooks.dispatcher import Dispatcher, webhook_policy
 from model_router.settings import Settings
@@ -113,6 +114,13 @@ def create_app(settings: Settings | None = None) -> Gateway:
         )
         ops.attach(request_log)
         await request_log.start()
+        upkeep = LogMaintenance(
+            engine,
+            retention_days=settings.request_log_retention_days,
+            text_retention_days=settings.request_text_retention_days,
+            interval=settings.request_log_maintenance_seconds,
+        )
+        await upkeep.start()
         pool = ProviderPool(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_read_timeout,
@@ -171,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             await experiments.stop()
             await governor.stop()
             await webhooks.stop()
+            await upkeep.stop()
             await request_log.stop()
             await cache.aclose()
             await pool.aclose()

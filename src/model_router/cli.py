@@ -482,3 +482,12 @@ def demo_data(rows: int, days: int, users: int, seed: int) -> None:
         f"from {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC, "
         f"{report.models} models, {users} demo users ({report.users_created} new)"
     )
+
+
+def _register() -> None:
+    from model_router.cli_log import log_group
+
+    main.add_command(log_group)
+
+
+_register()

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     Date,
+    Select,
     and_,
     case,
     cast,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +56,10 @@ from model_router.schemas.analytics import (
 
 ZERO = Decimal(0)
 PREVIEW_CHARS = 200
+FTS_MIN_CHARS = 3  # a trigram index finds nothing shorter
+# A UUIDv7 id's time and its row's `created_at` are this close at most (the id
+# is made as the call starts): a lookup by id reads only the partitions around it.
+ID_TIME_SLACK = timedelta(days=1)
 
 Status = Literal["success", "error"]
 # The request log's orders: a field, newest / largest first with a leading "-".
@@ -277,7 +283,35 @@ def _daily(day: date, t: _Tally) -> DailyStats:
 # --- GET /v1/analytics/requests ----------------------------------------------------
 
 
-def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnElement[bool]]:
+def _fts_match(search: str) -> ColumnElement[bool]:
+    """SQLite: the rows whose prompt the FTS5 trigram index (migration 0011) says
+    holds `search`, as one quoted phrase: taken literally, never as FTS syntax.
+    Trigram folding is at least as broad as LIKE's, so the LIKE beside it
+    decides: the index only narrows the rows it reads."""
+    phrase = '"' + search.replace('"', '""') + '"'
+    matching: Select[Any] = (
+        select(literal_column("rowid"))
+        .select_from(table("requests_fts"))
+        .where(literal_column("requests_fts").op("MATCH")(phrase))
+    )
+    return literal_column("requests.rowid").in_(matching)
+
+
+async def _has_fts(session: AsyncSession) -> bool:
+    """SQLite with the FTS5 index of migration 0011 (a schema made otherwise has none)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    found = await session.scalar(
+        select(literal_column("1"))
+        .select_from(table("sqlite_master"))
+        .where(literal_column("name") == "requests_fts")
+    )
+    return found is not None
+
+
+def _filtered(
+    scope: uuid.UUID | None, filters: RequestFilter, *, fts: bool = False
+) -> list[ColumnElement[bool]]:
     where = [*_scoped(scope), *_window(filters.start, filters.end)]
     if filters.model is not None:
         where.append(Request.model == filters.model)
@@ -288,6 +322,8 @@ def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnEle
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
         else:
+            if fts and len(filters.search) >= FTS_MIN_CHARS:
+                where.append(_fts_match(filters.search))
             # Parameterised; `%`, `_` and the escape character are escaped.
             where.append(Request.prompt_text.icontains(filters.search, autoescape=True))
     return where
@@ -306,7 +342,7 @@ async def list_requests(
     count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
-    where = _filtered(scope, filters)
+    where = _filtered(scope, filters, fts=bool(filters.search) and await _has_fts(session))
     total = await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []
@@ -378,8 +414,23 @@ async def get_request(
     if pending is not None and (held := pending(request_id)) is not None:
         detail = RequestDetail.model_validate(dict(held))
         return detail if scope is None or detail.user_id == scope else None
-    row = await session.scalar(select(Request).where(Request.id == request_id, *_scoped(scope)))
+    by_id = select(Request).where(Request.id == request_id, *_scoped(scope))
+    window = id_window(request_id)
+    row = await session.scalar(by_id.where(*window)) if window else None
+    if row is None:  # not a UUIDv7, or a row whose time is not its id's: every partition
+        row = await session.scalar(by_id)
     return None if row is None else RequestDetail.model_validate(row)
+
+
+def id_window(request_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """`created_at` bounds from a UUIDv7's time (none for other ids)."""
+    if request_id.version != 7:
+        return []
+    moment = datetime.fromtimestamp((request_id.int >> 80) / 1000, UTC)
+    return [
+        Request.created_at >= moment - ID_TIME_SLACK,
+        Request.created_at <= moment + ID_TIME_SLACK,
+    ]
 
 
 # --- GET /v1/analytics/models --------------------------------------------------------

@@ -233,8 +233,15 @@ def _uuid_literal(dialect: str) -> str:
 
 
 async def rebuild(conn: AsyncConnection) -> None:
-    """Recompute the whole rollup from the request log (after a bulk load)."""
-    await conn.execute(delete(TABLE))
+    """Recompute the rollup from the request log (after a bulk load).
+
+    Days before the log's oldest row keep their sums: retention deleted their
+    rows (whole UTC days, db/retention.py), and the rollup is all that is left
+    of them."""
+    oldest = await conn.scalar(select(func.min(_day_expr(conn.dialect.name))))
+    if oldest is None:  # no rows: nothing to recompute, and history stays
+        return
+    await conn.execute(delete(TABLE).where(TABLE.c.day >= oldest))
     await conn.execute(rebuild_statement(conn.dialect.name))
 
 
