@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from model_router.db import partitions, queries, rollup
+from model_router.db.cost_queries import cost_breakdown
 from model_router.db.engine import make_engine
 from model_router.db.models import Request, User
 from model_router.services.log_maintenance import LogMaintenance
@@ -120,6 +121,23 @@ async def test_rows_past_retention_go_and_usage_keeps_their_totals(engine: Async
     # Running again finds nothing more to do.
     again = await upkeep.run_once(NOW)
     assert (again.rows_deleted, again.partitions_dropped) == (0, ())
+
+
+async def test_costs_by_key_and_model_keep_the_totals_of_deleted_rows(
+    engine: AsyncEngine,
+) -> None:
+    async def costs(group_by: str) -> list[tuple[str | None, int, Decimal]]:
+        async with async_sessionmaker(engine)() as session:
+            found = await cost_breakdown(session, None, group_by=group_by, days=3650, tags=[])
+        return [(g.group, g.requests, g.total_cost_usd) for g in found.groups]
+
+    before = {group_by: await costs(group_by) for group_by in ("key", "model")}
+    await LogMaintenance(engine, retention_days=30, text_retention_days=None, interval=60).run_once(
+        NOW
+    )
+    assert before["model"] == [("gpt-4o", 5, Decimal("0.000617283945"))]
+    assert before["key"] == [(str(ALICE), 5, Decimal("0.000617283945"))]
+    assert {group_by: await costs(group_by) for group_by in ("key", "model")} == before
 
 
 async def test_a_rollup_rebuild_keeps_the_days_retention_deleted(engine: AsyncEngine) -> None:
