@@ -118,6 +118,10 @@ async def test_rows_past_retention_go_and_usage_keeps_their_totals(engine: Async
     assert after.total_tokens == before.total_tokens == 75
     by_day = {d.date: d.requests for d in after.daily_stats if d.requests}
     assert by_day == {days_ago(120).date(): 2, days_ago(40).date(): 1, days_ago(1).date(): 2}
+    async with async_sessionmaker(engine)() as session:  # the list counts what is left
+        listed = await queries.list_requests(session, None, queries.RequestFilter())
+        errors = await queries.list_requests(session, None, queries.RequestFilter(status="error"))
+    assert (listed.total, errors.total) == (len(await _ids(engine)), 0)
     # Running again finds nothing more to do.
     again = await upkeep.run_once(NOW)
     assert (again.rows_deleted, again.partitions_dropped) == (0, ())

@@ -343,7 +343,7 @@ async def list_requests(
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
     where = _filtered(scope, filters, fts=bool(filters.search) and await _has_fts(session))
-    total = await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
+    total = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []
     if offset < total:
@@ -376,6 +376,36 @@ async def list_requests(
         page=page,
         per_page=per_page,
         total_pages=-(-total // per_page),
+    )
+
+
+async def _count(
+    session: AsyncSession,
+    scope: uuid.UUID | None,
+    filters: RequestFilter,
+    where: list[ColumnElement[bool]],
+) -> int:
+    """The matches' count: from the usage rollup when the filters are whole days,
+    key, model and status (exact: the rollup is written with the rows), else
+    by counting them."""
+    if (
+        filters.search
+        or filters.tags
+        or isinstance(filters.start, datetime)
+        or isinstance(filters.end, datetime)
+    ):
+        return await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
+    oldest = await session.scalar(select(func.min(Request.created_at)))
+    if oldest is None:
+        return 0
+    first = _as_utc(oldest).date()
+    return await rollup.count_rows(
+        await session.connection(),
+        scope,
+        start=max(filters.start or first, first),
+        end=None if filters.end is None or filters.end >= date.max else filters.end,
+        model=filters.model,
+        status=filters.status,
     )
 
 

@@ -266,3 +266,30 @@ async def usage_groups(
     if scope is not None:
         query = query.where(c.user_id == scope)
     return list(await conn.execute(query))
+
+
+async def count_rows(
+    conn: AsyncConnection,
+    scope: uuid.UUID | None,
+    *,
+    start: date,
+    end: date | None = None,
+    model: str | None = None,
+    status: str | None = None,
+) -> int:
+    """How many request-log rows of the whole UTC days start..end (None: onwards)
+    the key, model and status filters match: the request list's total without
+    counting millions of rows. `start` must not be before the log's oldest
+    row's day (the rollup keeps days whose rows retention removed)."""
+    c = TABLE.c
+    counted = {"success": c.successful, "error": c.requests - c.successful}.get(
+        status or "", c.requests
+    )
+    query = select(func.coalesce(cast(func.sum(counted), BigInteger), 0)).where(c.day >= start)
+    if end is not None:
+        query = query.where(c.day <= end)
+    if scope is not None:
+        query = query.where(c.user_id == scope)
+    if model is not None:
+        query = query.where(c.model == model)
+    return int(await conn.scalar(query) or 0)
