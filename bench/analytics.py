@@ -606,18 +606,19 @@ def run_database(
     store = Store(url)
     count = store.count()
     keys = json.loads(keys_path.read_text()) if keys_path.exists() else None
-    fresh = args.fresh or keys is None or count < args.rows or keys.get("rows") != args.rows
+    rows = args.sqlite_rows if name == "SQLite" and args.sqlite_rows else args.rows
+    fresh = args.fresh or keys is None or count < rows or keys.get("rows") != rows
     if fresh:
-        if fill_with_demo_data(store, workdir, env, args.rows):
+        if fill_with_demo_data(store, workdir, env, rows):
             admin = cli(
                 workdir, env, "keys", "create", "--name", "bench-analytics-admin", "--admin"
             )
-            keys = {"admin": admin.strip().splitlines()[-1], "users": [], "rows": args.rows, "demo_data": True,
+            keys = {"admin": admin.strip().splitlines()[-1], "users": [], "rows": rows, "demo_data": True,
                     "generated_at": datetime.now(UTC).isoformat()}  # fmt: skip
             keys_path.write_text(json.dumps(keys, indent=1))
             keys_path.chmod(0o600)
         else:
-            keys = fill(store, args.rows, keys_path)
+            keys = fill(store, rows, keys_path)
         count = store.count()
     else:
         log(f"reusing {count:,} rows (--fresh rebuilds them)")
@@ -677,6 +678,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=ROWS, help="default: BENCH_ROWS or 1,000,000")
+    parser.add_argument(
+        "--sqlite-rows",
+        type=int,
+        default=int(os.environ.get("BENCH_SQLITE_ROWS", "0")),
+        help="SQLite's row count when not --rows (BENCH_SQLITE_ROWS)",
+    )
     parser.add_argument("--fresh", action="store_true", help="regenerate the rows even if present")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
