@@ -11,7 +11,8 @@ copy takes (about a minute per few million rows).
 SQLite: an FTS5 trigram index of `prompt_text` (`requests_fts`, external
 content, kept by triggers), which the request log's search reads first.
 
-Both: an index on (model, status, created_at) for the model and status filters.
+Both: an index on (model, status, created_at) for the model and status
+filters, and the sorts' indexes by cost and latency (`sort_indexes`).
 
 Revision ID: 0011
 Revises: 0006 (re-chained after 0007-0010 at merge)
@@ -108,6 +109,25 @@ def _fts(bind: Connection) -> None:
     bind.exec_driver_sql("INSERT INTO requests_fts (requests_fts) VALUES ('rebuild')")
 
 
+def sort_indexes(dialect: str) -> dict[str, str]:
+    """name -> CREATE INDEX: the request list's sorts by cost and latency, in the
+    list's exact order (rows without a value last, ties newest first), so a page
+    reads 20 index entries instead of sorting the table. SQLite reads its DESC
+    index backwards for the ascending sort; PostgreSQL needs one per direction."""
+    statements = {}
+    for column, short in (("total_cost_usd", "cost"), ("latency_ms", "latency")):
+        directions = ("desc", "asc") if dialect == "postgresql" else ("desc",)
+        for direction in directions:
+            order = f"{column} {direction.upper()}"
+            if dialect == "postgresql":
+                order += " NULLS LAST"
+            name = f"ix_requests_{short}_{direction}"
+            statements[name] = (
+                f"CREATE INDEX {name} ON requests ({order}, created_at DESC, id DESC)"
+            )
+    return statements
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
@@ -115,11 +135,15 @@ def upgrade() -> None:
     else:
         _fts(bind)
     op.create_index(MODEL_STATUS, "requests", ["model", "status", "created_at"])
+    for statement in sort_indexes(bind.dialect.name).values():
+        bind.exec_driver_sql(statement)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     op.drop_index(MODEL_STATUS, table_name="requests")
+    for name in sort_indexes(bind.dialect.name):
+        op.drop_index(name, table_name="requests")
     if bind.dialect.name == "postgresql":
         _rebuild(bind, partitioned=False)
         return
