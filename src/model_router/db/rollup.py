@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -45,6 +46,7 @@ from model_router.db.types import Money
 
 NO_KEY = uuid.UUID(int=0)  # stands for a row without a key (primary keys cannot be NULL)
 ZERO = Decimal(0)
+USAGE_WORK_MEM = "64MB"
 
 
 class UsageDaily(Base):
@@ -265,6 +267,10 @@ async def usage_groups(
     )
     if scope is not None:
         query = query.where(c.user_id == scope)
+    elif conn.dialect.name == "postgresql":
+        # A year for every key is ~10^5 rollup rows: sorted in memory, not on disk
+        # (the default 4 MB spills; 400 -> 220 ms measured). This transaction only.
+        await conn.execute(text(f"SET LOCAL work_mem = '{USAGE_WORK_MEM}'"))
     return list(await conn.execute(query))
 
 

@@ -34,6 +34,7 @@ depends_on: str | Sequence[str] | None = None
 
 OLD = "requests_unpartitioned"
 MODEL_STATUS = "ix_requests_model_status_created"
+USAGE_BY_KEY = "ix_usage_daily_user_day"
 
 FTS_TRIGGERS = (
     """CREATE TRIGGER requests_fts_insert AFTER INSERT ON requests BEGIN
@@ -137,10 +138,13 @@ def upgrade() -> None:
     op.create_index(MODEL_STATUS, "requests", ["model", "status", "created_at"])
     for statement in sort_indexes(bind.dialect.name).values():
         bind.exec_driver_sql(statement)
+    # One key's usage: its days, not every key's (the primary key leads with the day).
+    op.create_index(USAGE_BY_KEY, "usage_daily", ["user_id", "day"])
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.drop_index(USAGE_BY_KEY, table_name="usage_daily")
     op.drop_index(MODEL_STATUS, table_name="requests")
     for name in sort_indexes(bind.dialect.name):
         op.drop_index(name, table_name="requests")
