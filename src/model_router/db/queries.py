@@ -15,11 +15,13 @@ no values is None.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -201,19 +203,23 @@ async def usage_summary(
     end = today or datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
     groups = await rollup.usage_groups(await session.connection(), scope, start, end)
-    total = _Tally()
-    by_day: dict[date, _Tally] = {}
-    by_model: dict[tuple[str, str | None], _Tally] = {}
-    by_provider: dict[str | None, _Tally] = {}
-    for group in groups:  # a row's fields are read once: slower than a tally's
-        tally = _Tally()
-        tally.add(group)
-        by_day.setdefault(group.day, _Tally()).add(tally)
-        by_model.setdefault((group.model, group.provider), _Tally()).add(tally)
-    for day_tally in by_day.values():
-        total.add(day_tally)
-    for (_, provider), model_tally in by_model.items():
-        by_provider.setdefault(provider, _Tally()).add(model_tally)
+    # Folded as plain sums in the rollup's column order (a C-level add per group),
+    # then made tallies: a year for every key is ~10^4 groups.
+    day_sums: dict[date, list[Any]] = {}
+    model_sums: dict[tuple[str, str | None], list[Any]] = {}
+    for day, model, provider, *values in groups:
+        _fold(day_sums, day, values)
+        _fold(model_sums, (model, provider), values)
+    provider_sums: dict[str | None, list[Any]] = {}
+    for (_, provider), values in model_sums.items():
+        _fold(provider_sums, provider, values)
+    total_sums: dict[None, list[Any]] = {}
+    for values in day_sums.values():
+        _fold(total_sums, None, values)
+    total = _tally(total_sums.get(None))
+    by_day = {day: _tally(values) for day, values in day_sums.items()}
+    by_model = {key: _tally(values) for key, values in model_sums.items()}
+    by_provider = {key: _tally(values) for key, values in provider_sums.items()}
 
     return UsageResponse(
         period_days=days,
@@ -269,6 +275,19 @@ async def usage_summary(
         auto_routed_requests=total.routed,
         routing_saved_usd=total.routed_default_usd - total.routed_actual_usd,
     )
+
+
+def _fold(sums: dict[Any, list[Any]], key: Any, values: list[Any]) -> None:
+    current = sums.get(key)
+    sums[key] = list(values) if current is None else list(map(operator.add, current, values))
+
+
+def _tally(values: list[Any] | None) -> _Tally:
+    """The sums of `rollup.usage_groups` (its order: `SUMS`) as a tally."""
+    tally = _Tally()
+    if values is not None:
+        tally.add(SimpleNamespace(**dict(zip(rollup.SUMS, values, strict=True))))
+    return tally
 
 
 def _daily(day: date, t: _Tally) -> DailyStats:

@@ -100,6 +100,7 @@ COUNTS = (
 MONEY = ("cost_usd", "cache_saved_usd", "routed_default_usd", "routed_actual_usd")
 CACHE_HITS = ("hit", "semantic_hit")
 INTEGERS = tuple(name for name in COUNTS if name not in MONEY)
+SUMS = INTEGERS + MONEY  # the order of `usage_groups`' sums
 TABLE: Table = UsageDaily.__table__  # type: ignore[assignment]
 
 
