@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     Date,
-    Select,
     and_,
     case,
     cast,
@@ -35,13 +34,12 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    table,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from model_router.db import rollup
+from model_router.db import rollup, search
 from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Model, Provider, Request, User
 from model_router.schemas.analytics import (
@@ -58,7 +56,6 @@ from model_router.schemas.analytics import (
 
 ZERO = Decimal(0)
 PREVIEW_CHARS = 200
-FTS_MIN_CHARS = 3  # a trigram index finds nothing shorter
 # A UUIDv7 id's time and its row's `created_at` are this close at most (the id
 # is made as the call starts): a lookup by id reads only the partitions around it.
 ID_TIME_SLACK = timedelta(days=1)
@@ -307,32 +304,6 @@ def _daily(day: date, t: _Tally) -> DailyStats:
 # --- GET /v1/analytics/requests ----------------------------------------------------
 
 
-def _fts_match(search: str) -> ColumnElement[bool]:
-    """SQLite: the rows whose prompt the FTS5 trigram index (migration 0011) says
-    holds `search`, as one quoted phrase: taken literally, never as FTS syntax.
-    Trigram folding is at least as broad as LIKE's, so the LIKE beside it
-    decides: the index only narrows the rows it reads."""
-    phrase = '"' + search.replace('"', '""') + '"'
-    matching: Select[Any] = (
-        select(literal_column("rowid"))
-        .select_from(table("requests_fts"))
-        .where(literal_column("requests_fts").op("MATCH")(phrase))
-    )
-    return literal_column("requests.rowid").in_(matching)
-
-
-async def _has_fts(session: AsyncSession) -> bool:
-    """SQLite with the FTS5 index of migration 0011 (a schema made otherwise has none)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return False
-    found = await session.scalar(
-        select(literal_column("1"))
-        .select_from(table("sqlite_master"))
-        .where(literal_column("name") == "requests_fts")
-    )
-    return found is not None
-
-
 def _filtered(
     scope: uuid.UUID | None, filters: RequestFilter, *, fts: bool = False
 ) -> list[ColumnElement[bool]]:
@@ -346,8 +317,8 @@ def _filtered(
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
         else:
-            if fts and len(filters.search) >= FTS_MIN_CHARS:
-                where.append(_fts_match(filters.search))
+            if fts and len(filters.search) >= search.FTS_MIN_CHARS:
+                where.append(search.fts_match(filters.search))
             # Parameterised; `%`, `_` and the escape character are escaped.
             where.append(Request.prompt_text.icontains(filters.search, autoescape=True))
     return where
@@ -366,7 +337,7 @@ async def list_requests(
     count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
-    where = _filtered(scope, filters, fts=bool(filters.search) and await _has_fts(session))
+    where = _filtered(scope, filters, fts=bool(filters.search) and await search.has_fts(session))
     total = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []
