@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -19,7 +20,7 @@ from model_router.db import partitions, queries, rollup
 from model_router.db.cost_queries import cost_breakdown
 from model_router.db.engine import make_engine
 from model_router.db.models import Request, User
-from model_router.services.log_maintenance import LogMaintenance
+from model_router.services.log_maintenance import LogMaintenance, UpkeepReport
 
 pytestmark = pytest.mark.anyio
 
@@ -204,7 +205,19 @@ async def test_without_settings_nothing_expires(engine: AsyncEngine) -> None:
 
 async def test_the_background_job_runs_at_start(engine: AsyncEngine) -> None:
     upkeep = LogMaintenance(engine, retention_days=1, text_retention_days=None, interval=3600)
+    passes: list[UpkeepReport] = []
+    done = anyio.Event()
+    first_pass = upkeep.run_once
+
+    async def observed(now: datetime | None = None) -> UpkeepReport:
+        passes.append(await first_pass(now))
+        done.set()
+        return passes[-1]
+
+    upkeep.run_once = observed  # type: ignore[method-assign]
     await upkeep.start()
+    with anyio.fail_after(60):
+        await done.wait()
     await upkeep.stop()
     # The first pass ran at start, with today's cutoff: every fixture row is older.
     async with engine.connect() as conn:

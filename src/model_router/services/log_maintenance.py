@@ -1,6 +1,7 @@
 """The request log's upkeep, in the background: partitions ahead, retention.
 
-Started by the app's lifespan. At start and every `interval` seconds:
+Started by the app's lifespan. At start (in the background, but for the
+partitions) and every `interval` seconds:
 
 1. PostgreSQL: this month's partition and the next ones exist (db/partitions.py);
 2. rows older than `retention_days` go (`db.retention.expire_rows`);
@@ -89,13 +90,19 @@ class LogMaintenance:
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
             await self._pass()
+            await asyncio.sleep(self._interval)
 
     async def start(self) -> None:
-        """The first pass now (partitions exist before the first row), then a loop."""
-        await self._pass()
-        self._task = asyncio.create_task(self._loop())
+        """This month's partitions now (they exist before the first row); every
+        pass, the first included, in the background: a first retention pass
+        over a large log must not hold up the start."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.run_sync(partitions.ensure_ahead, datetime.now(UTC))
+        except Exception as exc:  # the default partition takes the rows meanwhile
+            log.warning("request log upkeep: partitions not made at start: %s", exc)
+        self._task = asyncio.create_task(self._loop(), name="request-log-upkeep")
 
     async def stop(self) -> None:
         if self._task is not None:
