@@ -100,7 +100,7 @@ COUNTS = (
 MONEY = ("cost_usd", "cache_saved_usd", "routed_default_usd", "routed_actual_usd")
 CACHE_HITS = ("hit", "semantic_hit")
 INTEGERS = tuple(name for name in COUNTS if name not in MONEY)
-SUMS = INTEGERS + MONEY  # the order of `usage_groups`' sums
+SUMS = INTEGERS + MONEY  # the order of the usage queries' sums
 TABLE: Table = UsageDaily.__table__  # type: ignore[assignment]
 
 
@@ -248,23 +248,31 @@ async def rebuild(conn: AsyncConnection) -> None:
     await conn.execute(rebuild_statement(conn.dialect.name))
 
 
-async def usage_groups(
-    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+async def _sums(
+    conn: AsyncConnection,
+    scope: uuid.UUID | None,
+    start: date,
+    end: date,
+    keys: Sequence[str],
 ) -> list[Any]:
-    """Sums per (day, model, provider) for the whole UTC days start..end, with the
-    labels the usage summary reads (`provider` None where no provider answered)."""
+    """The sums (`SUMS`) for the whole UTC days start..end, grouped by the columns
+    `keys`; `provider` reads None where no provider answered."""
     c = TABLE.c
+    shown = [
+        func.nullif(c.provider, literal_column("''")).label("provider")
+        if key == "provider"
+        else c[key]
+        for key in keys
+    ]
     query = (
         select(
-            c.day,
-            c.model,
-            func.nullif(c.provider, "").label("provider"),
+            *shown,
             # PostgreSQL sums integers as NUMERIC: back to integers.
             *(cast(func.sum(c[name]), BigInteger).label(name) for name in INTEGERS),
             *(func.sum(c[name]).label(name) for name in MONEY),
         )
         .where(c.day >= start, c.day <= end)
-        .group_by(c.day, c.model, c.provider)
+        .group_by(*(c[key] for key in keys))
     )
     if scope is not None:
         query = query.where(c.user_id == scope)
@@ -273,6 +281,27 @@ async def usage_groups(
         # (the default 4 MB spills; 400 -> 220 ms measured). This transaction only.
         await conn.execute(text(f"SET LOCAL work_mem = '{USAGE_WORK_MEM}'"))
     return list(await conn.execute(query))
+
+
+async def usage_groups(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per (day, model, provider) for the whole UTC days start..end."""
+    return await _sums(conn, scope, start, end, ["day", "model", "provider"])
+
+
+async def usage_by_day(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per day: (day, *SUMS) rows, one per day with requests."""
+    return await _sums(conn, scope, start, end, ["day"])
+
+
+async def usage_by_model(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per (model, provider): a few dozen rows however long the window."""
+    return await _sums(conn, scope, start, end, ["model", "provider"])
 
 
 async def count_rows(
