@@ -498,8 +498,8 @@ def pick_search_word(store: Store) -> str:
     seen: Counter[str] = Counter()
     for text in sample:
         seen.update({w.lower() for w in re.findall(r"[A-Za-z]{6,}", text)})
-    if not seen:
-        return SEARCH_WORD
+    if not seen or 0.005 <= seen[SEARCH_WORD] / len(sample) <= 0.05:
+        return SEARCH_WORD  # the same word on every database, when it fits
     return min(seen, key=lambda word: abs(seen[word] / len(sample) - 0.02))
 
 
