@@ -51,7 +51,7 @@ def _config(url: str) -> Config:
 
 async def test_the_migration_converts_a_populated_request_log(empty_database_url: str) -> None:
     config = _config(empty_database_url)
-    await anyio.to_thread.run_sync(command.downgrade, config, "-1")
+    await anyio.to_thread.run_sync(command.downgrade, config, "0011-1")  # before 0011
     engine = make_engine(empty_database_url)
     try:
         async with engine.begin() as conn:
