@@ -74,8 +74,12 @@ bench: install ## router vs a static nginx upstream, side by side (BENCH_QUICK=1
 	$(BIN)/python bench/run.py
 	@if [ "$(BENCH_ANALYTICS)" = 1 ]; then $(MAKE) --no-print-directory bench-analytics; fi
 
-bench-analytics: install ## analytics API latency over 1,000,000 request rows, PostgreSQL and SQLite (slow the first time)
+bench-analytics: install ## analytics API latency over BENCH_ROWS request rows (default 1,000,000), PostgreSQL and SQLite (slow the first time)
 	$(BIN)/python bench/analytics.py
+
+.PHONY: bench-ingest
+bench-ingest: install ## the request-log writer's rows/s into PostgreSQL, and how soon rows are visible
+	$(BIN)/python bench/ingest.py
 
 .PHONY: soak
 soak: install ## 10 minutes of mixed load (SOAK_SECONDS, SOAK_RATE): errors, RSS, rows vs requests

@@ -46,6 +46,7 @@ from model_router.routing.router import Router
 from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key
+from model_router.services.log_maintenance import LogMaintenance
 from model_router.services.request_log import RequestLog
 from model_router.services.webhooks.dispatcher import Dispatcher, webhook_policy
 from model_router.settings import Settings
@@ -115,6 +116,13 @@ def create_app(settings: Settings | None = None) -> Gateway:
         )
         ops.attach(request_log)
         await request_log.start()
+        upkeep = LogMaintenance(
+            engine,
+            retention_days=settings.request_log_retention_days,
+            text_retention_days=settings.request_text_retention_days,
+            interval=settings.request_log_maintenance_seconds,
+        )
+        await upkeep.start()
         pool = ProviderPool(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_read_timeout,
@@ -186,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             await governor.stop()
             await webhooks.stop()
             await learned.stop()
+            await upkeep.stop()
             await request_log.stop()
             await cache.aclose()
             await pool.aclose()

@@ -485,9 +485,11 @@ def demo_data(rows: int, days: int, users: int, seed: int) -> None:
 
 
 def _add_commands() -> None:
+    from model_router.cli_log import log_group
     from model_router.cli_routing import routing
 
     main.add_command(routing)
+    main.add_command(log_group)
 
 
 _add_commands()

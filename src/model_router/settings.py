@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     request_log_spill_dir: Path | None = None
     request_log_spill_threshold: int = Field(default=10_000, ge=1)
     request_log_write_timeout: float = Field(default=10.0, gt=0)
+    # Retention (issue 20), in whole UTC days, off when unset: rows older than
+    # this go (PostgreSQL: whole monthly partitions); the usage rollup keeps their
+    # totals. Text retention, shorter, blanks prompts and responses only.
+    request_log_retention_days: int | None = Field(default=None, ge=1)
+    request_text_retention_days: int | None = Field(default=None, ge=1)
+    request_log_maintenance_seconds: float = Field(default=300.0, gt=0)
     key_cache_refresh_seconds: float = Field(default=5.0, gt=0)
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 

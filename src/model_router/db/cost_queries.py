@@ -7,14 +7,16 @@ is `json_extract` on SQLite and `->>` on PostgreSQL, so both group alike.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import BigInteger, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from model_router.db import rollup
 from model_router.db.models import Request, User
 from model_router.schemas.analytics import CostBreakdown, CostGroup
 
@@ -50,31 +52,10 @@ async def cost_breakdown(
 ) -> CostBreakdown:
     end = datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
-    column = _group_column(group_by).label("grp")
-    unknown = or_(
-        Request.cost_unknown,
-        (Request.status == "success") & Request.total_cost_usd.is_(None),
-    )
-    conditions: list[ColumnElement[bool]] = [
-        Request.created_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-    ]
-    if scope is not None:
-        conditions.append(Request.user_id == scope)
-    if model is not None:
-        conditions.append(Request.model == model)
-    conditions.extend(tag_condition(t) for t in tags)
-    query = (
-        select(
-            column,
-            func.count().label("requests"),
-            func.coalesce(func.sum(Request.total_tokens), 0).label("tokens"),
-            func.sum(Request.total_cost_usd).label("cost"),
-            func.sum(case((unknown, 1), else_=0)).label("unknown"),
-        )
-        .where(*conditions)
-        .group_by(column)
-    )
-    rows = (await session.execute(query)).all()
+    if group_by in ("key", "model") and not tags:
+        rows = await _rollup_groups(session, scope, group_by, start, model)
+    else:
+        rows = await _log_groups(session, scope, group_by, start, tags, model)
     names: dict[Any, str] = {}
     if group_by == "key" and rows:
         ids = [r.grp for r in rows if r.grp is not None]
@@ -100,3 +81,70 @@ async def cost_breakdown(
         total_cost_usd=sum((g.total_cost_usd for g in groups), zero),
         groups=groups,
     )
+
+
+async def _rollup_groups(
+    session: AsyncSession, scope: uuid.UUID | None, group_by: str, start: date, model: str | None
+) -> list[Any]:
+    """By key or model: summed from the `usage_daily` rollup (a few rows a day,
+    and exact for days whose rows retention removed)."""
+    c = rollup.TABLE.c
+    column = c.user_id if group_by == "key" else c.model
+    query = (
+        select(
+            column.label("grp"),
+            cast(func.sum(c.requests), BigInteger).label("requests"),
+            cast(func.sum(c.total_tokens), BigInteger).label("tokens"),
+            func.sum(c.cost_usd).label("cost"),
+            cast(func.sum(c.unknown_cost), BigInteger).label("unknown"),
+        )
+        .where(c.day >= start)
+        .group_by(column)
+    )
+    if scope is not None:
+        query = query.where(c.user_id == scope)
+    if model is not None:
+        query = query.where(c.model == model)
+    rows = (await session.execute(query)).all()
+    if group_by != "key":
+        return list(rows)
+    return [
+        SimpleNamespace(**(row._asdict() | {"grp": None if row.grp == rollup.NO_KEY else row.grp}))
+        for row in rows
+    ]
+
+
+async def _log_groups(
+    session: AsyncSession,
+    scope: uuid.UUID | None,
+    group_by: str,
+    start: date,
+    tags: list[str],
+    model: str | None,
+) -> list[Any]:
+    """By tag or end user (or filtered by tags): grouped over the request log."""
+    column = _group_column(group_by).label("grp")
+    unknown = or_(
+        Request.cost_unknown,
+        (Request.status == "success") & Request.total_cost_usd.is_(None),
+    )
+    conditions: list[ColumnElement[bool]] = [
+        Request.created_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+    ]
+    if scope is not None:
+        conditions.append(Request.user_id == scope)
+    if model is not None:
+        conditions.append(Request.model == model)
+    conditions.extend(tag_condition(t) for t in tags)
+    query = (
+        select(
+            column,
+            func.count().label("requests"),
+            func.coalesce(func.sum(Request.total_tokens), 0).label("tokens"),
+            func.sum(Request.total_cost_usd).label("cost"),
+            func.sum(case((unknown, 1), else_=0)).label("unknown"),
+        )
+        .where(*conditions)
+        .group_by(column)
+    )
+    return list((await session.execute(query)).all())

@@ -17,7 +17,7 @@ Here each backend has fixed statements, prepared once per connection:
   again one row at a time (`one_by_one`), each row's count telling whether it
   is new.
 - PostgreSQL: one `INSERT ... SELECT * FROM unnest($1::uuid[], ...) ON CONFLICT
-  (id) DO NOTHING RETURNING id`: a column per array, one round trip, and the ids
+  (id, created_at) DO NOTHING RETURNING id`: a column per array, one round trip, and the ids
   actually inserted.
 
 Values are stored exactly as the ORM stores them (Money rounded half-even to
@@ -52,6 +52,11 @@ Encode = Callable[[Any], Any]
 # (its queue grew by thousands of rows a second at 2,600 requests/s). A few fixed
 # sizes keep the driver's statement cache to a few entries.
 SQLITE_CHUNKS = (64, 8, 1)
+
+
+# PostgreSQL's request log is partitioned by time (db/partitions.py): its primary
+# key, the conflict target, holds the partition key too.
+PG_CONFLICT = "id, created_at"
 
 
 class Duplicates(Exception):
@@ -132,7 +137,7 @@ class RowInserter:
             )
             self._sql = (
                 f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
-                "ON CONFLICT (id) DO NOTHING RETURNING id"
+                f"ON CONFLICT ({PG_CONFLICT}) DO NOTHING RETURNING id"
             )
         else:
             marks = "(" + ", ".join("?" * len(self._columns)) + ")"

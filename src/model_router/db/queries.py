@@ -15,11 +15,13 @@ no values is None.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -37,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from model_router.db import rollup
+from model_router.db import rollup, search
 from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Model, Provider, Request, User
 from model_router.db.records import RequestRecord
@@ -55,6 +57,9 @@ from model_router.schemas.analytics import (
 
 ZERO = Decimal(0)
 PREVIEW_CHARS = 200
+# A UUIDv7 id's time and its row's `created_at` are this close at most (the id
+# is made as the call starts): a lookup by id reads only the partitions around it.
+ID_TIME_SLACK = timedelta(days=1)
 
 Status = Literal["success", "error"]
 # The request log's orders: a field, newest / largest first with a leading "-".
@@ -136,7 +141,8 @@ def _money(value: Decimal | None) -> Decimal:
 
 @dataclass(slots=True)
 class _Tally:
-    """Running sums over grouped rollup rows (never over the request log's rows)."""
+    """Running sums over grouped rollup rows (never over the request log's rows),
+    or over other tallies: the fields are the rollup's."""
 
     requests: int = 0
     successful: int = 0
@@ -145,16 +151,16 @@ class _Tally:
     total_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
-    cost: Decimal = ZERO
+    cost_usd: Decimal = ZERO
     latency_sum: int = 0
     latency_count: int = 0
     unknown_cost: int = 0
     cache_lookups: int = 0
     cache_hits: int = 0
-    cache_saved: Decimal = ZERO
+    cache_saved_usd: Decimal = ZERO
     routed: int = 0
-    routed_default: Decimal = ZERO
-    routed_actual: Decimal = ZERO
+    routed_default_usd: Decimal = ZERO
+    routed_actual_usd: Decimal = ZERO
 
     def add(self, group: Any) -> None:
         self.requests += group.requests
@@ -164,16 +170,16 @@ class _Tally:
         self.total_tokens += group.total_tokens
         self.cached_input_tokens += group.cached_input_tokens
         self.reasoning_tokens += group.reasoning_tokens
-        self.cost += _money(group.cost_usd)
+        self.cost_usd += _money(group.cost_usd)
         self.latency_sum += group.latency_sum or 0
         self.latency_count += group.latency_count
         self.unknown_cost += group.unknown_cost
         self.cache_lookups += group.cache_lookups
         self.cache_hits += group.cache_hits
-        self.cache_saved += _money(group.cache_saved_usd)
+        self.cache_saved_usd += _money(group.cache_saved_usd)
         self.routed += group.routed
-        self.routed_default += _money(group.routed_default_usd)
-        self.routed_actual += _money(group.routed_actual_usd)
+        self.routed_default_usd += _money(group.routed_default_usd)
+        self.routed_actual_usd += _money(group.routed_actual_usd)
 
     @property
     def average_latency_ms(self) -> float | None:
@@ -194,16 +200,21 @@ async def usage_summary(
         raise ValueError("days must be at least 1")
     end = today or datetime.now(UTC).date()
     start = end - timedelta(days=days - 1)
-    groups = await rollup.usage_groups(await session.connection(), scope, start, end)
-    total = _Tally()
-    by_day: dict[date, _Tally] = {}
-    by_model: dict[tuple[str, str | None], _Tally] = {}
-    by_provider: dict[str | None, _Tally] = {}
-    for group in groups:
-        total.add(group)
-        by_day.setdefault(group.day, _Tally()).add(group)
-        by_model.setdefault((group.model, group.provider), _Tally()).add(group)
-        by_provider.setdefault(group.provider, _Tally()).add(group)
+    conn = await session.connection()
+    # Two small answers (a row per day, a row per model) rather than a row per
+    # (day, model): a year is ~400 rows to read, not ~10^4.
+    day_rows = await rollup.usage_by_day(conn, scope, start, end)
+    model_rows = await rollup.usage_by_model(conn, scope, start, end)
+    by_day = {day: _tally(values) for day, *values in day_rows}
+    by_model = {(model, provider): _tally(values) for model, provider, *values in model_rows}
+    provider_sums: dict[str | None, list[Any]] = {}
+    for _, provider, *values in model_rows:
+        _fold(provider_sums, provider, values)
+    by_provider = {key: _tally(values) for key, values in provider_sums.items()}
+    total_sums: dict[None, list[Any]] = {}
+    for _, *values in day_rows:
+        _fold(total_sums, None, values)
+    total = _tally(total_sums.get(None))
 
     return UsageResponse(
         period_days=days,
@@ -221,7 +232,7 @@ async def usage_summary(
         total_tokens=total.total_tokens,
         cached_input_tokens=total.cached_input_tokens,
         reasoning_tokens=total.reasoning_tokens,
-        total_cost_usd=total.cost,
+        total_cost_usd=total.cost_usd,
         average_latency_ms=total.average_latency_ms,
         requests_with_unknown_cost=total.unknown_cost,
         by_model=[
@@ -231,7 +242,7 @@ async def usage_summary(
                 requests=t.requests,
                 input_tokens=t.input_tokens,
                 output_tokens=t.output_tokens,
-                total_cost_usd=t.cost,
+                total_cost_usd=t.cost_usd,
                 average_latency_ms=t.average_latency_ms,
             )
             for (model, provider), t in sorted(
@@ -239,7 +250,7 @@ async def usage_summary(
             )
         ],
         by_provider=[
-            ProviderUsage(provider=provider, requests=t.requests, total_cost_usd=t.cost)
+            ProviderUsage(provider=provider, requests=t.requests, total_cost_usd=t.cost_usd)
             for provider, t in sorted(
                 by_provider.items(), key=lambda kv: (-kv[1].requests, kv[0] or "")
             )
@@ -254,11 +265,24 @@ async def usage_summary(
         cache_hit_rate=round(100 * total.cache_hits / total.cache_lookups, 2)
         if total.cache_lookups
         else 0.0,
-        cache_saved_cost_usd=total.cache_saved,
+        cache_saved_cost_usd=total.cache_saved_usd,
         # Routing (issue 5): `auto` calls, the default model's cost minus the actual cost.
         auto_routed_requests=total.routed,
-        routing_saved_usd=total.routed_default - total.routed_actual,
+        routing_saved_usd=total.routed_default_usd - total.routed_actual_usd,
     )
+
+
+def _fold(sums: dict[Any, list[Any]], key: Any, values: list[Any]) -> None:
+    current = sums.get(key)
+    sums[key] = list(values) if current is None else list(map(operator.add, current, values))
+
+
+def _tally(values: list[Any] | None) -> _Tally:
+    """Sums in `rollup.SUMS` order as a tally."""
+    tally = _Tally()
+    if values is not None:
+        tally.add(SimpleNamespace(**dict(zip(rollup.SUMS, values, strict=True))))
+    return tally
 
 
 def _daily(day: date, t: _Tally) -> DailyStats:
@@ -270,7 +294,7 @@ def _daily(day: date, t: _Tally) -> DailyStats:
         input_tokens=t.input_tokens,
         output_tokens=t.output_tokens,
         total_tokens=t.total_tokens,
-        total_cost_usd=t.cost,
+        total_cost_usd=t.cost_usd,
         average_latency_ms=t.average_latency_ms,
     )
 
@@ -278,7 +302,9 @@ def _daily(day: date, t: _Tally) -> DailyStats:
 # --- GET /v1/analytics/requests ----------------------------------------------------
 
 
-def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnElement[bool]]:
+def _filtered(
+    scope: uuid.UUID | None, filters: RequestFilter, *, fts: bool = False
+) -> list[ColumnElement[bool]]:
     where = [*_scoped(scope), *_window(filters.start, filters.end)]
     if filters.model is not None:
         where.append(Request.model == filters.model)
@@ -289,6 +315,8 @@ def _filtered(scope: uuid.UUID | None, filters: RequestFilter) -> list[ColumnEle
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
         else:
+            if fts and len(filters.search) >= search.FTS_MIN_CHARS:
+                where.append(search.fts_match(filters.search))
             # Parameterised; `%`, `_` and the escape character are escaped.
             where.append(Request.prompt_text.icontains(filters.search, autoescape=True))
     return where
@@ -307,8 +335,8 @@ async def list_requests(
     count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
-    where = _filtered(scope, filters)
-    total = await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
+    where = _filtered(scope, filters, fts=bool(filters.search) and await search.has_fts(session))
+    total = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []
     if offset < total:
@@ -342,6 +370,36 @@ async def list_requests(
         page=page,
         per_page=per_page,
         total_pages=-(-total // per_page),
+    )
+
+
+async def _count(
+    session: AsyncSession,
+    scope: uuid.UUID | None,
+    filters: RequestFilter,
+    where: list[ColumnElement[bool]],
+) -> int:
+    """The matches' count: from the usage rollup when the filters are whole days,
+    key, model and status (exact: the rollup is written with the rows), else
+    by counting them."""
+    if (
+        filters.search
+        or filters.tags
+        or isinstance(filters.start, datetime)
+        or isinstance(filters.end, datetime)
+    ):
+        return await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
+    oldest = await session.scalar(select(func.min(Request.created_at)))
+    if oldest is None:
+        return 0
+    first = _as_utc(oldest).date()
+    return await rollup.count_rows(
+        await session.connection(),
+        scope,
+        start=max(filters.start or first, first),
+        end=None if filters.end is None or filters.end >= date.max else filters.end,
+        model=filters.model,
+        status=filters.status,
     )
 
 
@@ -380,8 +438,23 @@ async def get_request(
     if pending is not None and (held := pending(request_id)) is not None:
         detail = RequestDetail.model_validate(held, from_attributes=True)
         return detail if scope is None or detail.user_id == scope else None
-    row = await session.scalar(select(Request).where(Request.id == request_id, *_scoped(scope)))
+    by_id = select(Request).where(Request.id == request_id, *_scoped(scope))
+    window = id_window(request_id)
+    row = await session.scalar(by_id.where(*window)) if window else None
+    if row is None:  # not a UUIDv7, or a row whose time is not its id's: every partition
+        row = await session.scalar(by_id)
     return None if row is None else RequestDetail.model_validate(row)
+
+
+def id_window(request_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """`created_at` bounds from a UUIDv7's time (none for other ids)."""
+    if request_id.version != 7:
+        return []
+    moment = datetime.fromtimestamp((request_id.int >> 80) / 1000, UTC)
+    return [
+        Request.created_at >= moment - ID_TIME_SLACK,
+        Request.created_at <= moment + ID_TIME_SLACK,
+    ]
 
 
 # --- GET /v1/analytics/models --------------------------------------------------------

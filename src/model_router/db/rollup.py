@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,6 +47,7 @@ from model_router.db.types import Money
 
 NO_KEY = uuid.UUID(int=0)  # stands for a row without a key (primary keys cannot be NULL)
 ZERO = Decimal(0)
+USAGE_WORK_MEM = "64MB"
 
 
 class UsageDaily(Base):
@@ -99,6 +101,7 @@ COUNTS = (
 MONEY = ("cost_usd", "cache_saved_usd", "routed_default_usd", "routed_actual_usd")
 CACHE_HITS = ("hit", "semantic_hit")
 INTEGERS = tuple(name for name in COUNTS if name not in MONEY)
+SUMS = INTEGERS + MONEY  # the order of the usage queries' sums
 TABLE: Table = UsageDaily.__table__  # type: ignore[assignment]
 
 
@@ -234,29 +237,96 @@ def _uuid_literal(dialect: str) -> str:
 
 
 async def rebuild(conn: AsyncConnection) -> None:
-    """Recompute the whole rollup from the request log (after a bulk load)."""
-    await conn.execute(delete(TABLE))
+    """Recompute the rollup from the request log (after a bulk load).
+
+    Days before the log's oldest row keep their sums: retention deleted their
+    rows (whole UTC days, db/retention.py), and the rollup is all that is left
+    of them."""
+    oldest = await conn.scalar(select(func.min(_day_expr(conn.dialect.name))))
+    if oldest is None:  # no rows: nothing to recompute, and history stays
+        return
+    await conn.execute(delete(TABLE).where(TABLE.c.day >= oldest))
     await conn.execute(rebuild_statement(conn.dialect.name))
 
 
-async def usage_groups(
-    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+async def _sums(
+    conn: AsyncConnection,
+    scope: uuid.UUID | None,
+    start: date,
+    end: date,
+    keys: Sequence[str],
 ) -> list[Any]:
-    """Sums per (day, model, provider) for the whole UTC days start..end, with the
-    labels the usage summary reads (`provider` None where no provider answered)."""
+    """The sums (`SUMS`) for the whole UTC days start..end, grouped by the columns
+    `keys`; `provider` reads None where no provider answered."""
     c = TABLE.c
+    shown = [
+        func.nullif(c.provider, literal_column("''")).label("provider")
+        if key == "provider"
+        else c[key]
+        for key in keys
+    ]
     query = (
         select(
-            c.day,
-            c.model,
-            func.nullif(c.provider, "").label("provider"),
+            *shown,
             # PostgreSQL sums integers as NUMERIC: back to integers.
             *(cast(func.sum(c[name]), BigInteger).label(name) for name in INTEGERS),
             *(func.sum(c[name]).label(name) for name in MONEY),
         )
         .where(c.day >= start, c.day <= end)
-        .group_by(c.day, c.model, c.provider)
+        .group_by(*(c[key] for key in keys))
     )
     if scope is not None:
         query = query.where(c.user_id == scope)
+    elif conn.dialect.name == "postgresql":
+        # A year for every key is ~10^5 rollup rows: sorted in memory, not on disk
+        # (the default 4 MB spills; 400 -> 220 ms measured). This transaction only.
+        await conn.execute(text(f"SET LOCAL work_mem = '{USAGE_WORK_MEM}'"))
     return list(await conn.execute(query))
+
+
+async def usage_groups(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per (day, model, provider) for the whole UTC days start..end."""
+    return await _sums(conn, scope, start, end, ["day", "model", "provider"])
+
+
+async def usage_by_day(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per day: (day, *SUMS) rows, one per day with requests."""
+    return await _sums(conn, scope, start, end, ["day"])
+
+
+async def usage_by_model(
+    conn: AsyncConnection, scope: uuid.UUID | None, start: date, end: date
+) -> list[Any]:
+    """Sums per (model, provider): a few dozen rows however long the window."""
+    return await _sums(conn, scope, start, end, ["model", "provider"])
+
+
+async def count_rows(
+    conn: AsyncConnection,
+    scope: uuid.UUID | None,
+    *,
+    start: date,
+    end: date | None = None,
+    model: str | None = None,
+    status: str | None = None,
+) -> int:
+    """How many request-log rows of the whole UTC days start..end (None: onwards)
+    the key, model and status filters match: the request list's total without
+    counting millions of rows. `start` must not be before the log's oldest
+    row's day (the rollup keeps days whose rows retention removed)."""
+    c = TABLE.c
+    counted = {"success": c.successful, "error": c.requests - c.successful}.get(
+        status or "", c.requests
+    )
+    query = select(func.coalesce(cast(func.sum(counted), BigInteger), 0)).where(c.day >= start)
+    if end is not None:
+        query = query.where(c.day <= end)
+    if scope is not None:
+        query = query.where(c.user_id == scope)
+    if model is not None:
+        query = query.where(c.model == model)
+    return int(await conn.scalar(query) or 0)

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.db import rollup
+from model_router.db import partitions, rollup
 from model_router.db.models import User
 from model_router.errors import InvalidRequest
 from model_router.services.catalogue_admin import sync_catalogue
@@ -153,6 +153,8 @@ async def generate_demo_data(
             codec = SqliteCodec(conn.dialect)
         traffic = Traffic(plans, user_ids, start=start, end=end, rows=rows, seed=seed, codec=codec)
         if backend == "postgresql":
+            # Months of a partitioned log made first: else the default partition takes them.
+            await conn.run_sync(partitions.ensure, start, end)
             await copy_postgres(conn, traffic, chunk_rows, report, say, binary=pg_binary)
         else:
             await insert_sqlite(session, traffic, chunk_rows, report)

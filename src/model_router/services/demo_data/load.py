@@ -105,7 +105,12 @@ class _BulkLoad:
         if held >= threshold:
             return
         self._table = str(table)
-        self._indexes = [(str(n), str(d)) for n, d in await driver.fetch(_GIN_INDEXES)]
+        # A partitioned table's index reads "ON ONLY requests": made so, it would
+        # cover no partition. Made "ON requests", it is built on every one.
+        self._indexes = [
+            (str(n), str(d).replace(" ON ONLY ", " ON ", 1))
+            for n, d in await driver.fetch(_GIN_INDEXES)
+        ]
         self._keys = [(str(n), str(d)) for n, d in await driver.fetch(_FOREIGN_KEYS)]
         dropped = [f"index {name}" for name, _ in self._indexes]
         dropped += [f"foreign key {name}" for name, _ in self._keys]
