@@ -20,6 +20,7 @@ from model_router.db import partitions, queries, rollup
 from model_router.db.cost_queries import cost_breakdown
 from model_router.db.engine import make_engine
 from model_router.db.models import Request, User
+from model_router.db.records import RequestRecord
 from model_router.services.log_maintenance import LogMaintenance, UpkeepReport
 
 pytestmark = pytest.mark.anyio
@@ -71,7 +72,7 @@ async def _store(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(partitions.ensure, min(r["created_at"] for r in rows), NOW)
         await conn.execute(insert(Request), rows)
-        await rollup.add_rows(conn, rows)
+        await rollup.add_rows(conn, [RequestRecord(**r) for r in rows])
 
 
 @pytest.fixture
@@ -233,11 +234,10 @@ def _partition_of(conn: Connection, request_id: uuid.UUID) -> str:
     )
 
 
+@pytest.mark.postgres
 async def test_postgres_rows_land_in_their_month_and_late_months_take_theirs_from_the_default(
     engine: AsyncEngine,
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("partitions are PostgreSQL's")
     early = datetime(2020, 1, 5, tzinfo=UTC)
     async with engine.begin() as conn:  # no partition for January 2020: the default takes it
         await conn.execute(insert(Request), [row(200, early)])
@@ -250,9 +250,8 @@ async def test_postgres_rows_land_in_their_month_and_late_months_take_theirs_fro
         await conn.execute(delete(Request).where(Request.id == uuid.UUID(int=200)))
 
 
+@pytest.mark.postgres
 async def test_postgres_makes_months_ahead(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("partitions are PostgreSQL's")
     future = datetime(2031, 11, 20, tzinfo=UTC)
     async with engine.begin() as conn:
         made = await conn.run_sync(partitions.ensure_ahead, future)
@@ -261,11 +260,10 @@ async def test_postgres_makes_months_ahead(engine: AsyncEngine) -> None:
             await conn.exec_driver_sql(f"DROP TABLE {name}")
 
 
+@pytest.mark.postgres
 async def test_postgres_lookup_by_id_reads_only_the_partitions_around_its_time(
     engine: AsyncEngine,
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("partitions are PostgreSQL's")
     millis = int(days_ago(1).timestamp() * 1000)
     request_id = uuid.UUID(int=(millis << 80) | (0x7 << 76) | (0b10 << 62) | 12345)
     await _store(engine, [row(0, days_ago(1)) | {"id": request_id}])
