@@ -6,7 +6,9 @@ calls recorded and charged to the key whose chat call needed them."""
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ import openai
 import pytest
 
 from tests.conftest import Router
+from tests.contract.design import Curl, curls
 from tests.governance import make_key, rows_of, settled
 from tests.helpers import assert_error, chat
 from tests.integration.cache_app import serve
@@ -235,3 +238,22 @@ def test_the_semantic_cache_embedding_calls_are_recorded_and_charged(
     assert row.total_cost_usd == 6 * Decimal("0.02") / MILLION
     assert f"for the semantic cache of {chat_row.id}" in (row.route_reason or "")
     assert spent == row.total_cost_usd + chat_row.total_cost_usd
+
+
+def _doc_examples() -> list[Curl]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    section = text[text.index("\n## `POST /v1/embeddings`\n") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return [c for block in blocks for c in curls(block)]
+
+
+@pytest.mark.parametrize("example", _doc_examples(), ids=lambda c: str(c.body["model"]))
+def test_the_documented_curl_examples_work(router: Router, user_key: str, example: Curl) -> None:
+    headers = {k: v.replace("$ROUTER_KEY", user_key) for k, v in example.headers.items()}
+    with router.client() as client:
+        # curl -d posts
+        response = client.post(example.path, headers=headers, json=example.body)
+    assert response.status_code == 200, response.text
+    inputs = example.body["input"]
+    assert len(response.json()["data"]) == (len(inputs) if isinstance(inputs, list) else 1)
