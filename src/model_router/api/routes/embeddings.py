@@ -13,6 +13,27 @@ from model_router.errors import RouterError
 from model_router.frontdoors.openai_embeddings import OpenAIEmbeddingsDoor
 
 router = APIRouter(tags=["embeddings"])
+
+_TOKENS = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}
+_BODY_SCHEMA = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string", "examples": ["text-embedding-3-small"]},
+        "input": {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                _TOKENS,
+                {"type": "array", "items": _TOKENS, "minItems": 1},
+            ]
+        },
+        "dimensions": {"type": "integer", "minimum": 1},
+        "encoding_format": {"enum": ["float", "base64"], "default": "float"},
+        "user": {"type": "string"},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
 DOOR = OpenAIEmbeddingsDoor()  # stateless
 
 
@@ -22,7 +43,7 @@ DOOR = OpenAIEmbeddingsDoor()  # stateless
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {"application/json": {"schema": _BODY_SCHEMA}},
         }
     },
 )
