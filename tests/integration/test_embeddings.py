@@ -209,6 +209,24 @@ def test_an_upstream_error_is_recorded(router: Router, owner: dict[str, Any]) ->
     assert row.status == "error" and row.upstream_status == 500 and row.total_cost_usd is None
 
 
+def test_a_failed_model_falls_back_to_the_next_embedding_model_named(
+    router: Router, owner: dict[str, Any]
+) -> None:
+    router.openai.state.script.append("error_500")
+    body = {"model": SMALL, "models": ["gpt-4o-mini", GEMINI], "input": "fall back"}
+    with router.client(owner["key"]) as client:
+        response = client.post("/v1/embeddings", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["provider"] == "gemini" and response.json()["model"] == GEMINI
+    reason = response.headers["x-router-reason"]
+    assert "gpt-4o-mini skipped: not an embedding model" in reason
+    assert "answered by gemini/gemini-embedding-001 after 2 attempts" in reason
+    (row,) = rows_of(router, owner["id"], 1)
+    assert [a["status"] for a in row.attempts] == [500, 200]
+    assert row.requested_model == SMALL and row.provider == "gemini"
+    assert row.total_cost_usd == 3 * Decimal("0.15") / MILLION  # "fall back": 9 chars
+
+
 def test_the_semantic_cache_embedding_calls_are_recorded_and_charged(
     router: Router, admin: httpx.Client, admin_key: str
 ) -> None:

@@ -81,7 +81,8 @@ async def embeddings(request: Request, state: MockState, authorised: bool) -> Re
     """OpenAI's `POST /v1/embeddings`: `input` a string, a list of strings, a token
     array or a list of them; `dimensions`; `encoding_format` float or base64
     (little-endian float32). Usage: one token a word, a token id a token.
-    An input containing `mock:error_500` answers 500."""
+    An input containing `mock:error_500`, or the scenario `error_500` next in
+    `state.script`, answers 500."""
     body: Any = await request.json()
     state.requests.append(
         Recorded("POST", request.url.path, request.url.query, dict(request.headers), body)
@@ -94,7 +95,8 @@ async def embeddings(request: Request, state: MockState, authorised: bool) -> Re
     texts = _texts(body.get("input"))
     if texts is None:
         return _openai_error(400, "'$.input' is invalid.", "input")
-    if any("mock:error_500" in text for text in texts):
+    scripted = state.next_scenario("")  # `MockState.script` fails the next calls
+    if scripted == "error_500" or any("mock:error_500" in text for text in texts):
         return JSONResponse({"error": {"message": "mock error 500", "type": "server_error"}}, 500)
     dimensions = body.get("dimensions")
     if dimensions is not None and (not isinstance(dimensions, int) or dimensions < 1):
