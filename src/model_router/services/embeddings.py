@@ -84,6 +84,11 @@ class EmbeddingService:
     async def embed_for_cache(self, trigger: Call, model: str, text: str) -> list[float] | None:
         """One text's vector for the semantic cache, as a call of `trigger`'s key
         (recorded and charged); None, logged, when it cannot be had."""
+        try:  # a model the catalogue lacks is the router's configuration: no row
+            plan_embeddings(self._router.table, model, {}, 1)
+        except RouterError as exc:
+            log.warning("semantic cache: no embeddings (%s)", exc.message)
+            return None
         tags = {**tags_of(trigger.body, trigger.headers), CACHE_TAG[0]: CACHE_TAG[1]}
         body = {"model": model, "input": text, "metadata": tags}
         call = Call(key=trigger.key, body=body, front_door="embeddings")
