@@ -275,23 +275,3 @@ def test_the_documented_curl_examples_work(router: Router, user_key: str, exampl
     assert response.status_code == 200, response.text
     inputs = example.body["input"]
     assert len(response.json()["data"]) == (len(inputs) if isinstance(inputs, list) else 1)
-
-
-def test_a_semantic_cache_model_the_catalogue_lacks_records_no_embedding_rows(
-    router: Router, admin: httpx.Client
-) -> None:
-    key = make_key(admin)
-    settings = {
-        "cache_enabled": True,
-        "semantic_cache_enabled": True,
-        "semantic_cache_provider": "no-such-provider",
-    }
-    with (
-        serve(router, **settings) as url,
-        httpx.Client(
-            base_url=url, headers={"authorization": f"Bearer {key['key']}"}, timeout=30
-        ) as client,
-    ):
-        assert chat(client, "What is the capital of Chile?").status_code == 200
-    (row,) = rows_of(router, key["id"], 1)  # rows are written in order: none came before
-    assert row.front_door == "chat_completions"
