@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Router
 from tests.contract.design import Curl, curls
-from tests.governance import make_key, rows_of, settled
+from tests.governance import fresh_minute, make_key, rows_of, settled
 from tests.helpers import assert_error, chat
 from tests.integration.cache_app import serve
 from tests.mocks.embeddings import embed, sized
@@ -199,6 +199,16 @@ def test_budgets_and_allowed_models_apply(router: Router, admin: httpx.Client) -
         ok = client.post("/v1/embeddings", json={"model": SMALL, "input": "one two three"})
     assert ok.status_code == 200, ok.text
     assert Decimal(settled(admin, budgeted["id"])["spend_usd"]) == Decimal("0.00000006")
+
+
+def test_a_keys_rate_limit_counts_embeddings_calls(router: Router, admin: httpx.Client) -> None:
+    limited = make_key(admin, rpm_limit=1)
+    fresh_minute()
+    with router.client(limited["key"]) as client:
+        assert client.post("/v1/embeddings", json={"model": SMALL, "input": "a"}).status_code == 200
+        second = client.post("/v1/embeddings", json={"model": SMALL, "input": "b"})
+    assert assert_error(second, 429)["code"] == "rate_limit_exceeded"
+    assert second.headers["retry-after"]
 
 
 def test_an_upstream_error_is_recorded(router: Router, owner: dict[str, Any]) -> None:
