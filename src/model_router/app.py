@@ -27,6 +27,7 @@ from model_router.api.routes import (
     analytics,
     analytics_routing,
     chat,
+    embeddings,
     feedback,
     health,
     models,
@@ -44,6 +45,7 @@ from model_router.routing.config import load_config
 from model_router.routing.learned.runtime import LearnedRouting
 from model_router.routing.router import Router
 from model_router.services.completions import CompletionService
+from model_router.services.embeddings import CacheEmbedder, EmbeddingService
 from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key
 from model_router.services.log_maintenance import LogMaintenance
@@ -143,12 +145,19 @@ def create_app(settings: Settings | None = None) -> Gateway:
         learned.validate(config, router.table)
         await learned.start()
         router.on_circuit_change.append(ops.metrics.circuit_changed)
-        cache = ResponseCache.from_settings(settings, lambda name: catalogue.providers.get(name))
         experiments = Experiments(sessions, ExperimentSet())
         await experiments.start(settings.experiments_refresh_seconds)
         # Governance and webhooks (issue 6): limits, budgets, events.
         governor = build_governor(settings)
         await governor.start(sessions, keys.all)
+        # Embeddings (issue 17): the API's, and the semantic cache's (charged to the key).
+        embedder = EmbeddingService(pool, request_log, router, governor)
+        cache = ResponseCache.from_settings(
+            settings,
+            CacheEmbedder(
+                embedder, settings.semantic_cache_provider, settings.semantic_cache_model
+            ),
+        )
         webhooks = Dispatcher(sessions, webhook_policy(settings))
         await webhooks.start()
         governor.emit = webhooks.emit
@@ -170,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
                 governor=governor,
                 learned=learned,
             ),
+            embeddings=embedder,
             ops=ops,
             cache=cache,
             experiments=experiments,
@@ -208,7 +218,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, chat, models, analytics, analytics_routing):
+    for module in (health, chat, embeddings, models, analytics, analytics_routing):
         app.include_router(module.router)
     for module in (admin_experiments, feedback):
         app.include_router(module.router)

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import Router
+from tests.governance import make_key, rows_of
 from tests.helpers import request_detail
 from tests.integration.cache_app import chat_calls, serve
 from tests.mocks.embeddings import cosine
@@ -119,19 +120,24 @@ def test_a_lower_threshold_trades_precision_for_hits(router: Router) -> None:
         assert _ask(client, FAR[1]).headers["x-router-cache"] == "miss"
 
 
-def test_without_an_embeddings_provider_it_is_an_exact_cache(router: Router) -> None:
+def test_without_an_embeddings_provider_it_is_an_exact_cache(
+    router: Router, admin: httpx.Client
+) -> None:
     prompt = f"no embeddings {uuid.uuid4()}"
     settings = {
         "cache_enabled": True,
         "semantic_cache_enabled": True,
         "semantic_cache_provider": "no-such-provider",
     }
+    key = make_key(admin)
     with (
         serve(router, **settings) as url,
-        httpx.Client(
-            base_url=url, headers={"authorization": f"Bearer {router.new_key()}"}
-        ) as client,
+        httpx.Client(base_url=url, headers={"authorization": f"Bearer {key['key']}"}) as client,
     ):
         _ask(client, prompt)
         assert _ask(client, prompt).headers["x-router-cache"] == "hit"
         assert _ask(client, prompt + "!").headers["x-router-cache"] == "miss"
+    # A model the catalogue lacks is the router's configuration: logged, and no
+    # failed embeddings call recorded per lookup (rows are written in order).
+    rows = rows_of(router, key["id"], 3)
+    assert {row.front_door for row in rows} == {"chat_completions"}

@@ -212,3 +212,23 @@ def test_retries_and_fallbacks_are_one_attempt_span_each(
     statuses = [attributes(s.attributes).get("http.response.status_code") for s in attempts]
     assert statuses[:3] == [500, 500, 500]
     assert attributes(root.attributes)["http.response.status_code"] == 200
+
+
+def test_an_embeddings_call_is_a_client_span_with_its_usage(
+    traced: str, receiver: Receiver, user_key: str
+) -> None:
+    with httpx.Client(base_url=traced, headers={"authorization": f"Bearer {user_key}"}) as api:
+        reply = api.post(
+            "/v1/embeddings", json={"model": "text-embedding-3-small", "input": "trace my vector"}
+        )
+    assert reply.status_code == 200, reply.text
+    deadline = time.monotonic() + 10
+    while not (
+        spans := [s for _, s in receiver.spans if s.name == "embeddings text-embedding-3-small"]
+    ):
+        assert time.monotonic() < deadline, "no embeddings span"
+        time.sleep(0.05)
+    a = attributes(spans[-1].attributes)
+    assert spans[-1].kind == Span.SPAN_KIND_CLIENT
+    assert a["gen_ai.operation.name"] == "embeddings" and a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.usage.input_tokens"] == reply.json()["usage"]["prompt_tokens"] == 3

@@ -1,5 +1,7 @@
 """A mock Google Gemini API (v1beta): `models/{model}:generateContent` and
-`models/{model}:streamGenerateContent?alt=sse`.
+`models/{model}:streamGenerateContent?alt=sse`, and
+`models/{model}:batchEmbedContents` (the vectors of tests/mocks/embeddings.py,
+no usage, as the real API answers; `mock:error_500` in a text answers 500).
 
 It checks what it is sent: the `x-goog-api-key` header (a bad key is a 400
 with ErrorInfo reason API_KEY_INVALID, as the real API answers), the body
@@ -45,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.mocks.embeddings import DIMENSIONS, embed, sized
 from tests.mocks.scenarios import REPLY, chunks_of, scenario_of
 from tests.mocks.server import MockState, Recorded
 
@@ -265,6 +268,10 @@ def create_app(state: MockState, *, api_key: str) -> Starlette:
             Recorded("POST", request.url.path, request.url.query, dict(request.headers), body)
         )
         model, _, method = request.path_params["rest"].partition(":")
+        if method == "batchEmbedContents" and model:
+            if request.headers.get("x-goog-api-key") != api_key:
+                return _error(400, "API key not valid. Please pass a valid API key.")
+            return _batch_embed(model, body)
         if method not in ("generateContent", "streamGenerateContent") or not model:
             return _error(404, f"unknown method {method!r}")
         stream = method == "streamGenerateContent"
@@ -296,6 +303,41 @@ def create_app(state: MockState, *, api_key: str) -> Starlette:
         return JSONResponse(_response(parts, finish, _usage(scenario)))
 
     return Starlette(routes=[Route("/v1beta/models/{rest:path}", models, methods=["POST"])])
+
+
+_EMBED_FIELDS = {"model", "content", "taskType", "title", "outputDimensionality"}
+
+
+def _batch_embed(model: str, body: Any) -> Response:
+    """`models/{model}:batchEmbedContents`: one vector per request, each request
+    naming the URL's model; text parts only. No usage, as the real API sends."""
+    if not isinstance(body, dict) or set(body) != {"requests"}:
+        return _error(400, 'Invalid JSON payload received. Expected only "requests".')
+    requests = body["requests"]
+    if not isinstance(requests, list) or not requests or len(requests) > 100:
+        return _error(400, "requests must hold 1 to 100 requests")
+    vectors = []
+    for i, item in enumerate(requests):
+        where = f"requests[{i}]"
+        if not isinstance(item, dict) or (unknown := sorted(set(item) - _EMBED_FIELDS)):
+            return _error(400, f'Invalid JSON payload received. Unknown name "{unknown[0]}".')
+        if item.get("model") != f"models/{model}":
+            return _error(400, f"{where}.model must be the URL's model, models/{model}")
+        if problem := _typed(types.Content, item.get("content"), f"{where}.content"):
+            return _error(400, problem)
+        parts = item["content"].get("parts")
+        if problem := _check_parts(parts, f"{where}.content.parts"):
+            return _error(400, problem)
+        if not all(set(p) == {"text"} for p in parts):
+            return _error(400, f"{where}.content.parts: text parts only")
+        text = " ".join(p["text"] for p in parts)
+        if "mock:error_500" in text:
+            return _scenario_error(500)
+        size = item.get("outputDimensionality")
+        if size is not None and (not isinstance(size, int) or not 1 <= size <= DIMENSIONS):
+            return _error(400, f"{where}.outputDimensionality must be 1 to {DIMENSIONS}")
+        vectors.append({"values": sized(embed(text), size)})
+    return JSONResponse({"embeddings": vectors})
 
 
 def _frame(data: dict[str, Any]) -> bytes:

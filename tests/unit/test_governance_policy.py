@@ -149,6 +149,10 @@ def test_tags_come_from_metadata_and_the_header() -> None:
     assert row.tags is None and row.end_user is None
 
 
+def test_tags_lose_nul_which_postgresql_cannot_read_back() -> None:
+    assert tags_of({"metadata": {"te\x00am": "a\x00ds"}}, {}) == {"team": "ads"}
+
+
 def test_scrubbed_rows_keep_no_text() -> None:
     row = RequestRecord(
         id=uuid.uuid4(),

@@ -17,6 +17,7 @@ from model_router.governance.governor import Governor
 from model_router.observability.operations import Operations
 from model_router.routing.learned.runtime import LearnedRouting
 from model_router.services.completions import CompletionService
+from model_router.services.embeddings import EmbeddingService
 from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache
 from model_router.services.request_log import RequestLog
@@ -35,6 +36,7 @@ class AppState:
     catalogue: Catalogue
     request_log: RequestLog
     completions: CompletionService
+    embeddings: EmbeddingService
     ops: Operations
     cache: ResponseCache
     experiments: Experiments

@@ -1,32 +1,28 @@
 """The semantic cache: reuse an answer for a prompt that means the same.
 
-Embeddings come from the `/embeddings` endpoint of an OpenAI-compatible
-provider in the catalogue (`SEMANTIC_CACHE_PROVIDER`, `SEMANTIC_CACHE_MODEL`);
-nothing is downloaded at run time. Vectors live in this process's memory,
-grouped by context (`key.context_key`: same key scope, model, parameters and
-earlier messages), and point at an exact-cache entry, so each answer is stored
-once. A prompt whose cosine similarity with a cached one in its context is at
-least the threshold is a hit.
+Embeddings come from an embedding model of the catalogue
+(`SEMANTIC_CACHE_PROVIDER`/`SEMANTIC_CACHE_MODEL`), called through the
+embeddings service (`services/embeddings.py`): each is recorded and charged to
+the key of the call that needed it. Nothing is downloaded at run time.
+Vectors live in this process's memory, grouped by context (`key.context_key`:
+same key scope, model, parameters and earlier messages), and point at an
+exact-cache entry, so each answer is stored once. A prompt whose cosine
+similarity with a cached one in its context is at least the threshold is a hit.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-import orjson
-
-from model_router.providers.base import ProviderConfig
-from model_router.providers.transport import HttpClient, TransportError
-
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # calls.py imports this package's state
+    from model_router.calls import Call
 
 Vector = tuple[float, ...]
-ConfigLookup = Callable[[], ProviderConfig | None]
 
 
 def normalised(values: Sequence[float]) -> Vector | None:
@@ -89,50 +85,10 @@ class VectorIndex:
         return best
 
 
-class Embedder:
-    """Calls `POST {base_url}/embeddings` of the configured provider."""
+class TextEmbedder(Protocol):
+    """Embeds one text for the cache, as a call of the key of `trigger`, the call
+    being looked up or stored (the service records and charges it)."""
 
-    def __init__(self, config: ConfigLookup, model: str, *, timeout: float) -> None:
-        self._config = config
-        self._model = model
-        self._timeout = timeout
-        self._client: HttpClient | None = None
+    async def embed(self, text: str, trigger: Call) -> Sequence[float] | None: ...
 
-    async def embed(self, text: str) -> Vector | None:
-        """The unit vector of `text`; None (and a warning) when it cannot be had."""
-        config = self._config()
-        if config is None or config.protocol != "openai" or not config.base_url:
-            log.warning("semantic cache: no OpenAI-compatible provider for embeddings")
-            return None
-        headers = {"content-type": "application/json"}
-        if config.api_key:
-            if config.auth_header == "authorization":
-                headers["authorization"] = f"Bearer {config.api_key}"
-            else:
-                headers[config.auth_header] = config.api_key
-        if self._client is None:
-            self._client = HttpClient(
-                connect_timeout=self._timeout, read_timeout=self._timeout, max_connections=64
-            )
-        url = config.base_url.rstrip("/") + "/embeddings"
-        body = orjson.dumps({"model": self._model, "input": text})
-        try:
-            response = await self._client.request(
-                "POST", url, body, headers, whole_within=self._timeout
-            )
-            raw = await response.read()
-            if response.status != 200:
-                log.warning("semantic cache: embeddings answered HTTP %d", response.status)
-                return None
-            values = orjson.loads(raw)["data"][0]["embedding"]
-            return normalised([float(v) for v in values])
-        except (TransportError, TimeoutError, orjson.JSONDecodeError) as exc:
-            log.warning("semantic cache: embeddings failed (%s)", exc)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            log.warning("semantic cache: unreadable embeddings answer (%s)", exc)
-        return None
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+    async def aclose(self) -> None: ...

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from model_router.cache.entry import CachedAnswer
 from model_router.cache.key import Scope, context_key, plan
-from model_router.cache.semantic import Embedder, VectorIndex
+from model_router.cache.semantic import TextEmbedder, Vector, VectorIndex, normalised
 from model_router.cache.state import CacheState
 from model_router.cache.store import CacheStore, MemoryStore
 from model_router.calls import Call
 from model_router.costs.pricing import Cost, Rates
 from model_router.db.records import RequestRecord
 from model_router.domain.completion import Completion
-from model_router.providers.base import ProviderConfig
 from model_router.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +34,7 @@ FREE = Cost(input_usd=ZERO, output_usd=ZERO, rates=Rates(None, None))
 
 @dataclass(frozen=True, slots=True)
 class SemanticConfig:
-    embedder: Embedder
+    embedder: TextEmbedder
     index: VectorIndex
     threshold: float
 
@@ -66,11 +64,8 @@ class ResponseCache:
         return cls(MemoryStore(1000))
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, provider_config: Callable[[str], ProviderConfig | None]
-    ) -> ResponseCache:
-        """`provider_config` finds a provider's current configuration by name (the
-        catalogue's, which reloads)."""
+    def from_settings(cls, settings: Settings, embedder: TextEmbedder | None) -> ResponseCache:
+        """`embedder` gives the semantic cache its vectors (when it is enabled)."""
         store: CacheStore
         if settings.redis_url:
             prefix = settings.redis_key_prefix + settings.cache_redis_prefix
@@ -81,14 +76,9 @@ class ResponseCache:
         else:
             store = MemoryStore(settings.cache_max_entries)
         semantic = None
-        if settings.semantic_cache_enabled:
-            provider = settings.semantic_cache_provider
+        if settings.semantic_cache_enabled and embedder is not None:
             semantic = SemanticConfig(
-                embedder=Embedder(
-                    lambda: provider_config(provider),
-                    settings.semantic_cache_model,
-                    timeout=settings.upstream_connect_timeout,
-                ),
+                embedder=embedder,
                 index=VectorIndex(settings.semantic_cache_max_entries),
                 threshold=settings.semantic_cache_threshold,
             )
@@ -134,7 +124,7 @@ class ResponseCache:
         answer = CachedAnswer.from_bytes(raw) if raw is not None else None
         how = "hit"
         if answer is None and self._semantic is not None:
-            answer = await self._semantic_lookup(state, self._semantic)
+            answer = await self._semantic_lookup(call, state, self._semantic)
             how = "semantic_hit"
         if answer is None:
             return None
@@ -146,11 +136,11 @@ class ResponseCache:
         return answer
 
     async def _semantic_lookup(
-        self, state: CacheState, semantic: SemanticConfig
+        self, call: Call, state: CacheState, semantic: SemanticConfig
     ) -> CachedAnswer | None:
         if state.context is None:
             return None
-        state.vector = await semantic.embedder.embed(state.context[1])
+        state.vector = await _vector(semantic.embedder, state.context[1], call)
         if state.vector is None:
             return None
         match = semantic.index.search(state.context[0], state.vector, semantic.threshold)
@@ -179,11 +169,11 @@ class ResponseCache:
         answer = CachedAnswer.of(row.model, row.provider, completion, row.total_cost_usd)
         if answer is None:
             return
-        task = asyncio.get_running_loop().create_task(self._store(state, answer))
+        task = asyncio.get_running_loop().create_task(self._store(call, state, answer))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _store(self, state: CacheState, answer: CachedAnswer) -> None:
+    async def _store(self, call: Call, state: CacheState, answer: CachedAnswer) -> None:
         try:
             await self.store.set(state.plan.key, answer.to_bytes(), state.plan.ttl)
             semantic = self._semantic
@@ -191,7 +181,7 @@ class ResponseCache:
                 return
             if state.context is None:
                 return
-            vector = state.vector or await semantic.embedder.embed(state.context[1])
+            vector = state.vector or await _vector(semantic.embedder, state.context[1], call)
             if vector is not None:
                 semantic.index.add(state.context[0], state.plan.key, vector, state.plan.ttl)
         except Exception as exc:  # a background write: log it, never fail a request
@@ -207,3 +197,9 @@ class ResponseCache:
         await self.store.aclose()
         if self._semantic is not None:
             await self._semantic.embedder.aclose()
+
+
+async def _vector(embedder: TextEmbedder, text: str, call: Call) -> Vector | None:
+    """The unit vector of `text`, embedded as a call of `call`'s key."""
+    values = await embedder.embed(text, call)
+    return normalised(values) if values else None

@@ -9,7 +9,7 @@ the providers' model pages), which Anthropic requires on every request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
@@ -27,9 +27,12 @@ class ProviderSeed:
     prices_id: str  # the provider's id in genai-prices
 
 
-Capability = Literal["tools", "vision", "json_schema", "streaming"]
+Capability = Literal["tools", "vision", "json_schema", "streaming", "embeddings"]
 ALL_CAPABILITIES: frozenset[Capability] = frozenset({"tools", "vision", "json_schema", "streaming"})
 TEXT_ONLY: frozenset[Capability] = frozenset({"tools", "streaming"})
+# An embedding model: served by POST /v1/embeddings only; chat routing and
+# `auto` never choose it, and /v1/embeddings takes nothing else.
+EMBEDDING: frozenset[Capability] = frozenset({"embeddings"})
 
 # Quality tiers for `auto`'s `min_quality` (1 lowest .. 5 highest). genai-prices
 # carries no quality data, so the tier is each model's place in its vendor's own
@@ -81,6 +84,10 @@ MODELS: tuple[ModelSeed, ...] = (
     ModelSeed("gemini", "gemini-2.5-pro", 65_536, context_window=1_048_576, quality=5),
     ModelSeed("gemini", "gemini-2.5-flash", 65_536, quality=3),
     ModelSeed("gemini", "gemini-2.5-flash-lite", 65_536, quality=2),
+    # Embedding models: input tokens only (genai-prices has their input price).
+    ModelSeed("openai", "text-embedding-3-small", None, capabilities=EMBEDDING),
+    ModelSeed("openai", "text-embedding-3-large", None, capabilities=EMBEDDING),
+    ModelSeed("gemini", "gemini-embedding-001", None, context_window=2048, capabilities=EMBEDDING),
     ModelSeed("deepseek", "deepseek-flash", 384_000, quality=3, capabilities=TEXT_ONLY),
     ModelSeed("deepseek", "deepseek-v4-pro", 384_000, quality=4, capabilities=TEXT_ONLY),
     # DeepSeek retired these names on 2026-07-24; they live on as aliases of
@@ -217,6 +224,14 @@ def _utc_time(value: time) -> time:
     return datetime.combine(datetime(2000, 1, 1).date(), value).astimezone(UTC).time()
 
 
+def _input_only(price: Price | None) -> Price | None:
+    """An embedding model's price: it produces no output tokens, so its output
+    rate is $0 by definition (the source leaves it unset), not unknown."""
+    if price is None or price.base.output is not None:
+        return price
+    return replace(price, base=replace(price.base, output=Decimal(0)))
+
+
 def default_catalogue(at: datetime | None = None) -> list[CatalogueEntry]:
     at = at or datetime.now(UTC)
     prices_ids = {p.name: p.prices_id for p in PROVIDERS}
@@ -226,6 +241,8 @@ def default_catalogue(at: datetime | None = None) -> list[CatalogueEntry]:
         price, name, window = price_from_source(prices_ids[seed.provider], priced_as, at)
         if seed.upstream_model:
             name = f"{seed.model_id} (alias of {name})"
+        if seed.capabilities == EMBEDDING:
+            price = _input_only(price)
         entries.append(
             CatalogueEntry(
                 provider=seed.provider,

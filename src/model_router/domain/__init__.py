@@ -7,6 +7,7 @@ from the rest of the package.
 - `completion`: `Completion`, the `StreamEvent`s of a streamed answer, and the
   `Accumulator` that turns the one into the other.
 - `usage`: `Usage`.
+- `embeddings`: `EmbeddingRequest` and `Embeddings`, the embeddings call.
 """
 
 from model_router.domain.completion import (

@@ -9,4 +9,7 @@ the neutral core (`model_router.domain`), the mirror image of `providers/`.
 - `openai_responses`: OpenAI's Responses API (`POST /v1/responses`) and the
   conversation of a `previous_response_id`; `responses_render` and
   `responses_stream` render its answers, whole and streamed.
+- `openai_embeddings`: OpenAI's embeddings API (`POST /v1/embeddings`), to and
+  from the neutral `EmbeddingRequest`/`Embeddings` (not a `Door`: no
+  completion, no stream).
 """

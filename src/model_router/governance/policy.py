@@ -1,7 +1,7 @@
 """Pure rules: which models a key may call, budget periods, worst-case cost.
 
 Worst case of a call, reserved against a budget before the upstream is called:
-  - prompt tokens: the UTF-8 byte length of the messages and tools as JSON, an
+  - prompt tokens: the UTF-8 byte length of the messages (or `input`) and tools as JSON, an
     upper bound for byte-level BPE tokenizers (a token covers at least one byte),
   - output tokens: `max_completion_tokens` or `max_tokens`, else the model's
     maximum output, else its context window, else DEFAULT_MAX_OUTPUT,
@@ -87,6 +87,8 @@ def period_of(kind: str | None, now: datetime, created_at: datetime | None = Non
 
 def prompt_tokens_bound(body: dict[str, Any]) -> int:
     size = len(dumps(body.get("messages") or []))
+    if body.get("input"):  # embeddings (and Responses): the input is the prompt
+        size += len(dumps(body["input"]))
     if body.get("tools"):
         size += len(dumps(body["tools"]))
     return max(1, size)

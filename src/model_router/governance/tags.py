@@ -34,7 +34,11 @@ def tags_of(body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, st
             name, _, value = item.partition("=")
             if name.strip():
                 tags[name.strip()] = value.strip()
-    return {name[:MAX_KEY]: value[:MAX_VALUE] for name, value in list(tags.items())[:MAX_TAGS]}
+    # NUL is dropped: PostgreSQL cannot read it back out of the JSON column.
+    return {
+        name.replace("\x00", "")[:MAX_KEY]: value.replace("\x00", "")[:MAX_VALUE]
+        for name, value in list(tags.items())[:MAX_TAGS]
+    }
 
 
 def apply_tags(row: RequestRecord, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
@@ -30,8 +30,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from model_router.db.records import RequestRecord
 from model_router.domain import Completion, StreamEvent, Usage, UsageReport
+from model_router.domain.embeddings import EmbeddingRequest, Embeddings
 from model_router.domain.request import Request
-from model_router.providers.base import Provider, Target
+from model_router.providers.base import EmbeddingProvider, Provider, Target
 
 Row = RequestRecord
 SCOPE = "model_router"
@@ -192,6 +193,28 @@ class TracedProvider:
         span.set_attribute("gen_ai.response.model", result.upstream_model or target.upstream_model)
         if result.upstream_id:
             span.set_attribute("gen_ai.response.id", result.upstream_id)
+        span.end()
+        return result
+
+    async def embed(self, request: EmbeddingRequest, target: Target) -> Embeddings:
+        span = self._tracer.start_span(
+            f"embeddings {target.upstream_model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": "embeddings",
+                "gen_ai.provider.name": self.config.name,
+                "gen_ai.system": self.config.name,
+                "gen_ai.request.model": target.upstream_model,
+                "server.address": self._server,
+            },
+        )
+        try:
+            result = await cast(EmbeddingProvider, self.inner).embed(request, target)
+        except BaseException as exc:
+            self._fail(span, exc)
+            span.end()
+            raise
+        span.set_attributes(_usage_attributes(result.usage))
         span.end()
         return result
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from model_router.domain.completion import Completion, StreamEvent
+from model_router.domain.embeddings import EmbeddingRequest, Embeddings
 from model_router.domain.request import WIRE_PROTOCOLS, Request, WireProtocol
 from model_router.providers.http import Client
 
@@ -55,6 +56,14 @@ class Provider(Protocol):
     async def complete(self, request: Request, target: Target) -> Completion: ...
 
     def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]: ...
+
+
+class EmbeddingProvider(Provider, Protocol):
+    """An adapter whose protocol has an embeddings endpoint (the registry says
+    which). It refuses (`UnsupportedFeature`, a 400 naming the field) what its
+    endpoint cannot take, such as token arrays for Gemini."""
+
+    async def embed(self, request: EmbeddingRequest, target: Target) -> Embeddings: ...
 
 
 class ProviderFactory(Protocol):

@@ -27,9 +27,11 @@ from model_router.domain.completion import (
     UsageReport,
 )
 from model_router.domain.content import OutputPart, Reasoning, Text, ToolCall
+from model_router.domain.embeddings import EmbeddingRequest, Embeddings
 from model_router.domain.request import ROUTER_FIELDS, NativeBody, Request
 from model_router.domain.usage import Usage
 from model_router.errors import UpstreamError
+from model_router.providers import openai_embed
 from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.http import (
     NO_HEADERS,
@@ -184,6 +186,15 @@ class OpenAICompatProvider:
         if request.native is not None and request.native.protocol == "openai":
             completion.native = NativeBody("openai", data)
         return completion
+
+    async def embed(self, request: EmbeddingRequest, target: Target) -> Embeddings:
+        url = self._url.removesuffix("/chat/completions") + "/embeddings"
+        payload = openai_embed.to_body(request, target)
+        name = self.config.name
+        data = await post_json(self._client, name, url, payload, self._headers, parse_error)
+        if not isinstance(data, dict) or ("error" in data and "data" not in data):
+            raise error_from_response(name, 502, NO_HEADERS, orjson.dumps(data), parse_error)
+        return openai_embed.from_response(data, name, request)
 
     async def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         payload = to_request(request, target, stream=True)

@@ -6,9 +6,17 @@ One pooled HTTP client per provider, for the life of the process.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
+from model_router.errors import UnsupportedFeature
 from model_router.providers.anthropic import AnthropicProvider
-from model_router.providers.base import Protocol_, Provider, ProviderConfig, ProviderFactory
+from model_router.providers.base import (
+    EmbeddingProvider,
+    Protocol_,
+    Provider,
+    ProviderConfig,
+    ProviderFactory,
+)
 from model_router.providers.gemini import GeminiProvider
 from model_router.providers.http import Client
 from model_router.providers.openai_compat import OpenAICompatProvider
@@ -18,6 +26,9 @@ ADAPTERS: dict[Protocol_, ProviderFactory] = {
     "anthropic": AnthropicProvider,
     "gemini": GeminiProvider,
 }
+
+# The protocols with an embeddings endpoint (their adapters have `embed`).
+EMBEDDING_PROTOCOLS: frozenset[Protocol_] = frozenset({"openai", "gemini"})
 
 
 def make_client(*, connect_timeout: float, read_timeout: float, max_connections: int) -> Client:
@@ -63,6 +74,16 @@ class ProviderPool:
                 provider = self._wrap(provider)
             self._providers[config.name] = provider
         return provider
+
+    def embedder(self, config: ProviderConfig) -> EmbeddingProvider:
+        """The adapter of `config` for an embeddings call; a 400 if its protocol has none."""
+        if config.protocol not in EMBEDDING_PROTOCOLS:
+            raise UnsupportedFeature(
+                f"Provider '{config.name}' ({config.protocol}) has no embeddings endpoint.",
+                param="model",
+                code="unsupported_model",
+            )
+        return cast(EmbeddingProvider, self.get(config))
 
     async def aclose(self) -> None:
         for client in self._clients.values():

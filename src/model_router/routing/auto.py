@@ -146,6 +146,8 @@ class Ranked:
 def _exclusion(route: Route, needs: Needs, limits: Constraints) -> tuple[str, Route | None]:
     """(the constraint that excludes `route`, or "" and the route as allowed)."""
     info = route.info
+    if route.embeds:
+        return "embedding model", None
     if limits.providers is not None:
         allowed = [d for d in route.deployments if d.provider in limits.providers]
         if not allowed:

@@ -19,3 +19,8 @@ class Route:
     def info(self) -> ModelInfo:
         """What the model is (window, price, tier, capabilities): its first deployment's."""
         return self.deployments[0].model
+
+    @property
+    def embeds(self) -> bool:
+        """An embedding model: for POST /v1/embeddings only, never for chat."""
+        return "embeddings" in self.info.capabilities

@@ -73,7 +73,7 @@ class Plan:
         return self.requested == auto.AUTO
 
 
-def _models_list(options: dict[str, Any]) -> list[str]:
+def models_list(options: dict[str, Any]) -> list[str]:
     raw = options.get("models")
     if raw is None:
         return []
@@ -88,6 +88,27 @@ def _models_list(options: dict[str, Any]) -> list[str]:
             code="invalid_value",
         )
     return list(raw)
+
+
+def chain(table: RoutingTable, names: list[str]) -> list[Route]:
+    """The routes of the models named (the first, then the caller's `models`),
+    then the first one's fallbacks from the routing file."""
+    names = list(dict.fromkeys(names))
+    routes = [table.get(name) for name in names]
+    routes += [table.get(f) for f in dict.fromkeys(routes[0].fallbacks) if f not in names]
+    return routes
+
+
+def chat_routes(routes: list[Route], requested: str) -> list[Route]:
+    """The routes a chat call may take: an embedding model named first is a
+    400; one among the fallbacks is skipped."""
+    if routes[0].embeds:
+        raise InvalidRequest(
+            f"The model '{requested}' is an embedding model: use POST /v1/embeddings.",
+            param="model",
+            code="model_not_supported",
+        )
+    return [r for r in routes if not r.embeds]
 
 
 def attempt_record(
@@ -165,12 +186,8 @@ class Router:
             routes = [r.route for r in ranked]
             reason = auto.explain(ranked, needs, default, default_cost)
             return Plan(auto.AUTO, routes, reason, prompt, output, ranked[0].cost, default_cost)
-        names = [request.model, *_models_list(request.options)]
-        routes = [self.table.get(name) for name in dict.fromkeys(names)]
-        for fallback in routes[0].fallbacks:
-            if fallback not in names:
-                names.append(fallback)
-                routes.append(self.table.get(fallback))
+        names = [request.model, *models_list(request.options)]
+        routes = chat_routes(chain(self.table, names), request.model)
         fitting = [r for r in routes if auto.fits(r, needs)]
         notes = [
             f"{r.name} skipped: ~{prompt} prompt tokens + {needs.max_output or 0} max output "

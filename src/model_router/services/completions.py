@@ -31,7 +31,7 @@ from model_router.domain.completion import (
 from model_router.domain.keys import KeyInfo
 from model_router.domain.request import Request
 from model_router.domain.usage import Usage
-from model_router.errors import InvalidRequest, ProviderNotConfigured, RouterError, UpstreamError
+from model_router.errors import InvalidRequest, RouterError, UpstreamError
 from model_router.frontdoors.base import Answered, Door
 from model_router.governance.governor import Governor
 from model_router.governance.store import MemoryStore
@@ -44,6 +44,7 @@ from model_router.routing.learned.plan import plan_pool
 from model_router.routing.learned.runtime import LearnedRouting
 from model_router.routing.learned.signals import Outcome
 from model_router.routing.router import Plan, Router
+from model_router.services.attempts import answered_by, attempting
 from model_router.services.experiments import ExperimentSet
 from model_router.services.request_log import RequestLog
 from model_router.settings import Settings
@@ -97,25 +98,11 @@ class CompletionService:
 
     def _provider(self, call: Call, deployment: Deployment) -> Provider:
         """The adapter for one attempt; `call.model` follows the deployment tried."""
-        call.model = deployment.model
-        call.deployment = deployment
-        config = deployment.config
-        if config.api_key is None and config.api_key_setting:
-            raise ProviderNotConfigured(config.name, config.api_key_setting)
-        return self._pool.get(config)
+        return self._pool.get(attempting(call, deployment))
 
     def _answered(self, call: Call, deployment: Deployment) -> None:
         """The routing reason, completed with who answered and after how many tries."""
-        assert call.plan is not None
-        reason = call.plan.reason
-        if call.plan.notes:
-            reason += "; " + "; ".join(call.plan.notes)
-        tries = len(call.attempts)
-        reason += f"; answered by {deployment.name}"
-        if tries > 1:
-            failed = ", ".join(f"{a['deployment']} {a['status']}" for a in call.attempts[:-1])
-            reason += f" after {tries} attempts ({failed})"
-        call.response_headers["x-router-reason"] = reason
+        answered_by(call, deployment)
 
     def _savings(self, call: Call, usage: Usage) -> None:
         """For `auto` and pools: what the default model would have cost for the

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 from model_router.domain.completion import FLUSH, Completion, StreamEvent
+from model_router.domain.embeddings import EmbeddingRequest, Embeddings
 from model_router.domain.request import Request
 from model_router.providers.base import ProviderConfig, Target
+from model_router.providers.gemini.embed import from_batch_response, to_batch_request
+from model_router.providers.gemini.errors import Json
 from model_router.providers.gemini.stream import StreamState
 from model_router.providers.gemini.translate import (
     embedded_error,
@@ -33,21 +37,28 @@ class GeminiProvider:
         model = target.upstream_model.removeprefix("models/")
         return f"{self._base}{quote(model, safe='')}:{method}"
 
-    async def complete(self, request: Request, target: Target) -> Completion:
-        payload = to_request(request, target)
+    async def _post(self, target: Target, method: str, payload: Json, answer: str) -> Any:
+        """POST to `models/{model}:{method}`; an error inside a 200 (no `answer`
+        field) raises as its code says."""
         name = self.config.name
+        url = self._url(target, method)
         data = await post_json(
-            self._client,
-            name,
-            self._url(target, "generateContent"),
-            payload,
-            self._headers,
-            parse_error,
-            map_error=gemini_error,
+            self._client, name, url, payload, self._headers, parse_error, map_error=gemini_error
         )
-        if isinstance(data, dict) and "error" in data and "candidates" not in data:
+        if isinstance(data, dict) and "error" in data and answer not in data:
             raise embedded_error(name, data)
-        return from_response(data, name)
+        return data
+
+    async def complete(self, request: Request, target: Target) -> Completion:
+        data = await self._post(
+            target, "generateContent", to_request(request, target), "candidates"
+        )
+        return from_response(data, self.config.name)
+
+    async def embed(self, request: EmbeddingRequest, target: Target) -> Embeddings:
+        payload = to_batch_request(request, target)
+        data = await self._post(target, "batchEmbedContents", payload, "embeddings")
+        return from_batch_response(data, self.config.name, request)
 
     async def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         payload = to_request(request, target)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.costs.catalogue import traits
 from model_router.costs.models import price_of
 from model_router.costs.pricing import Price
 from model_router.db.models import Model, Provider
@@ -102,7 +103,8 @@ class ModelPlan:
 
 
 async def load_plans(sessions: async_sessionmaker[AsyncSession]) -> list[ModelPlan] | None:
-    """The active models in a stable order; None when the catalogue is empty."""
+    """The active chat models in a stable order (demo traffic is chat: embedding
+    models are left out); None when the catalogue is empty."""
     async with sessions() as session:
         found = list(
             await session.execute(
@@ -116,5 +118,7 @@ async def load_plans(sessions: async_sessionmaker[AsyncSession]) -> list[ModelPl
     return [
         ModelPlan.of(model, provider)
         for model, provider in found
-        if model.is_active and provider.is_active
+        if model.is_active
+        and provider.is_active
+        and "embeddings" not in traits(provider.name, model.model_id)[1]
     ]
