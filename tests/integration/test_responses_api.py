@@ -4,16 +4,23 @@ conversation state across providers, stored responses, costs in analytics."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
+from model_router.errors import NotFound
+from model_router.services.keys import KeyCache
+from model_router.services.responses_store import ResponseStore
 from tests.conftest import Router
 from tests.governance import make_key
 from tests.helpers import assert_error, request_detail
@@ -262,3 +269,41 @@ def test_an_unknown_previous_response_is_404_and_recorded(api: httpx.Client) -> 
     row = next(r for r in page["requests"] if r["front_door"] == "responses")
     assert row["model"] == "gpt-4o-mini"
     assert row["error_message"] == "Previous response with id 'resp_nope' not found."
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("model", ["claude-haiku-4-5", "gemini-2.5-flash", "gpt-4o-mini"])
+def test_the_codex_cli_s_request_is_answered_by_any_provider(api: httpx.Client, model: str) -> None:
+    body = json.loads((FIXTURES / "codex" / "say_hi_request.json").read_text())
+    with api.stream("POST", "/v1/responses", json=body | {"model": model}) as response:
+        assert response.status_code == 200, response.read()
+        events = [line[7:] for line in response.iter_lines() if line.startswith("event: ")]
+    assert events[0] == "response.created" and events[-1] == "response.completed"
+    assert "response.output_text.delta" in events
+
+
+def test_stored_responses_past_retention_are_purged(router: Router, user_key: str) -> None:
+    key = router.run(lambda s: KeyCache(s, 60).authenticate(user_key))
+    old = datetime.now(UTC) - timedelta(days=31)
+
+    async def work(sessions: Any) -> tuple[int, list[str]]:
+        store = ResponseStore(sessions, retention_days=30)
+        fresh: dict[str, Any] = {"id": f"resp_fresh_{uuid.uuid4().hex}", "created_at": time.time()}
+        stale: dict[str, Any] = {
+            "id": f"resp_stale_{uuid.uuid4().hex}",
+            "created_at": old.timestamp(),
+        }
+        for response in (fresh, stale):
+            store.keep(key, {"input": "hi"}, response | {"model": "gpt-4o-mini", "output": []})
+        await store.flush()
+        purged = await store.purge()
+        kept = []
+        for response in (fresh, stale):
+            with contextlib.suppress(NotFound):
+                kept.append((await ResponseStore(sessions).get(key, response["id"])).id)
+        return purged, [k.split("_")[1] for k in kept]
+
+    purged, kept = router.run(work)
+    assert purged >= 1 and kept == ["fresh"]
