@@ -307,3 +307,32 @@ def test_stored_responses_past_retention_are_purged(router: Router, user_key: st
 
     purged, kept = router.run(work)
     assert purged >= 1 and kept == ["fresh"]
+
+
+def test_a_row_the_database_refuses_does_not_hold_back_the_others(
+    router: Router, user_key: str
+) -> None:
+    key = router.run(lambda s: KeyCache(s, 60).authenticate(user_key))
+    twice: dict[str, Any] = {
+        "id": f"resp_twice_{uuid.uuid4().hex}",
+        "created_at": time.time(),
+        "output": [],
+    }
+    other: dict[str, Any] = {
+        "id": f"resp_other_{uuid.uuid4().hex}",
+        "created_at": time.time(),
+        "output": [],
+    }
+
+    async def work(sessions: Any) -> tuple[int, str]:
+        first = ResponseStore(sessions)
+        first.keep(key, {"input": "hi"}, twice)
+        await first.flush()
+        second = ResponseStore(sessions)  # another process that kept the same id
+        second.keep(key, {"input": "hi"}, twice)
+        second.keep(key, {"input": "hi"}, other)
+        await second.flush()  # the duplicate is refused and dropped, the other written
+        left = second.pending
+        return left, (await ResponseStore(sessions).get(key, other["id"])).id
+
+    assert router.run(work) == (0, other["id"])

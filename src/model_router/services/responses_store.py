@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.db.response_models import StoredResponse
@@ -130,9 +131,13 @@ class ResponseStore:
         self._recent: OrderedDict[str, Stored] = OrderedDict()
         self._lock = asyncio.Lock()  # one writer at a time: a batch, a delete, a purge
         self._tasks: list[asyncio.Task[None]] = []
-        self.written = 0
 
     # --- the request path (no I/O) ---------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Responses kept but not yet written."""
+        return len(self._pending)
 
     def keeps_text(self, key: KeyInfo) -> bool:
         return self._store_text and key.store_text
@@ -230,18 +235,40 @@ class ResponseStore:
             log.warning("stored responses: %d not written at stop: %s", len(self._pending), exc)
 
     async def flush(self) -> None:
-        """Write what is pending, now."""
+        """Write what is pending, now, in one transaction. When the database
+        refuses the batch but is there (a row it cannot take), each row is
+        tried alone and those it refuses are dropped, logged, so one bad row
+        never holds the others back; when it is away, they all wait."""
         async with self._lock:
             batch = list(self._pending.values())
             if not batch:
                 return
-            async with self._sessions() as session:
-                await session.execute(insert(StoredResponse), [e.values() for e in batch])
-                await session.commit()
+            try:
+                await self._insert(batch)
+            except (OperationalError, InterfaceError, OSError, TimeoutError):
+                raise
+            except DBAPIError:
+                for entry in batch:
+                    try:
+                        await self._insert([entry])
+                    except (OperationalError, InterfaceError, OSError, TimeoutError):
+                        raise
+                    except DBAPIError as exc:
+                        log.warning("stored responses: %s refused, dropped: %s", entry.id, exc)
+                    self._written(entry)
+                return
             for entry in batch:
-                if self._pending.get(entry.id) is entry:
-                    del self._pending[entry.id]
-            self.written += len(batch)
+                self._written(entry)
+
+    async def _insert(self, batch: list[Stored]) -> None:
+        async with self._sessions() as session:
+            await session.execute(insert(StoredResponse), [e.values() for e in batch])
+            await session.commit()
+
+    def _written(self, entry: Stored) -> None:
+        """No longer pending (written, or dropped as refused)."""
+        if self._pending.get(entry.id) is entry:
+            del self._pending[entry.id]
 
     async def purge(self) -> int:
         """Delete the responses older than the retention; how many went."""
