@@ -8,7 +8,10 @@ answers next; `GET /v1/responses/{id}`, its `input_items` and `DELETE` read
 and remove it. A key only ever sees its own: another key's id is a 404, the
 same as an unknown one.
 
-Writes are off the request path: `keep()` only puts the response in memory;
+Writes are off the request path: `keep()` only puts the response in memory
+(about 10 µs; one INSERT + COMMIT per response measured 1.6 ms median on
+SQLite and 4.5 ms on PostgreSQL, p99 6 and 15 ms, on a busy 2-core machine:
+`bench/responses_store.py`);
 a background task writes what is pending every `flush_interval` in one
 transaction (like the request log). A read looks in memory first (what is
 pending, and the most recent `recent` responses), then in the database, so a
