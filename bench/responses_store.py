@@ -102,7 +102,7 @@ async def measure(url: str, label: str, n: int) -> None:
 
 
 async def _pg_admin(dsn: str, sql: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     admin = await asyncpg.connect(dsn)
     try:
