@@ -154,6 +154,24 @@ def test_previous_response_id_continues_on_another_provider(
     assert "system" not in sent  # the first call's instructions are not carried over
 
 
+def test_a_streamed_answer_is_stored_and_continued_elsewhere(
+    sdk: openai.OpenAI, router: Router
+) -> None:
+    with sdk.responses.stream(model="claude-haiku-4-5", input="mock:chunks=3") as stream:
+        first = stream.get_final_response()
+    router.openai.state.clear()
+    second = sdk.responses.create(
+        model="gpt-4o-mini", input="Thanks.", previous_response_id=first.id
+    )
+    assert second.status == "completed"
+    sent = router.openai.state.last().body["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [
+        ("user", "mock:chunks=3"),
+        ("assistant", "Hello from the mock. The answer is 42."),
+        ("user", "Thanks."),
+    ]
+
+
 def test_retrieve_input_items_and_delete(sdk: openai.OpenAI, api: httpx.Client) -> None:
     first = sdk.responses.create(model="gpt-4o-mini", input="one")
     second = sdk.responses.create(model="gpt-4o-mini", input="two", previous_response_id=first.id)
