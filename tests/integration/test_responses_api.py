@@ -50,6 +50,9 @@ def _request_id(response_id: str) -> str:
 
 
 def test_a_plain_response_is_openai_s_response(sdk: openai.OpenAI, api: httpx.Client) -> None:
+    answer = api.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "Say hi"})
+    assert answer.status_code == 200, answer.text
+    assert_valid(answer.json(), "Response")
     response = sdk.responses.create(model="gpt-4o-mini", input="Say hello")
     assert response.output_text == "Echo: Say hello"
     assert response.status == "completed" and response.model == "gpt-4o-mini"
@@ -177,7 +180,10 @@ def test_retrieve_input_items_and_delete(sdk: openai.OpenAI, api: httpx.Client) 
     second = sdk.responses.create(model="gpt-4o-mini", input="two", previous_response_id=first.id)
     assert sdk.responses.retrieve(second.id).output_text == "Echo: two"
     items = api.get(f"/v1/responses/{second.id}/input_items", params={"order": "asc"}).json()
+    assert_valid(items, "ResponseItemList")
     assert items["object"] == "list" and items["has_more"] is False
+    listed = sdk.responses.input_items.list(second.id, order="asc")
+    assert [i.id for i in listed.data] == [i["id"] for i in items["data"]]
     kinds = [(i["type"], i.get("role")) for i in items["data"]]
     assert kinds == [("message", "user"), ("message", "assistant"), ("message", "user")]
     assert all(isinstance(i["id"], str) for i in items["data"])
