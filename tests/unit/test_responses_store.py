@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from model_router.services.responses_store import stored_input
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from model_router.db.engine import make_engine
+from model_router.domain.keys import KeyInfo
+from model_router.errors import StoreUnavailable
+from model_router.services.responses_store import ResponseStore, stored_input
 
 
 def test_a_string_input_is_one_user_message_with_an_id() -> None:
@@ -30,3 +39,16 @@ def test_items_keep_their_ids_and_the_others_get_one_by_type() -> None:
     assert stored[0]["type"] == "message"
     assert stored[0]["content"] == [{"type": "output_text", "text": "earlier"}]
     assert items[0] == {"role": "assistant", "content": "earlier"}  # the client's left as sent
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_database_is_a_503_not_a_crash(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'router.db'}")
+    store = ResponseStore(async_sessionmaker(engine))
+    key = KeyInfo(uuid.uuid4(), "k", "mr-k", is_admin=False, is_active=True)
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            await store.previous(key, "resp_x")
+    finally:
+        await engine.dispose()
+    assert caught.value.status_code == 503

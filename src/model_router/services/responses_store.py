@@ -47,10 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from model_router.db.response_models import StoredResponse
 from model_router.domain.content import Json
 from model_router.domain.keys import KeyInfo
-from model_router.errors import InvalidRequest, NotFound
+from model_router.errors import InvalidRequest, NotFound, StoreUnavailable
 from model_router.jsonutil import dumps, loads
 
 log = logging.getLogger(__name__)
+
+UNREACHABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
+"""The database itself failed, not a row: what waits and is tried again."""
 
 ITEM_PREFIXES = {
     "message": "msg",
@@ -177,8 +180,11 @@ class ResponseStore:
         """The key's stored response, or a 404 (unknown, expired, or another key's)."""
         entry = self._pending.get(response_id) or self._recent.get(response_id)
         if entry is None:
-            async with self._sessions() as session:
-                row = await session.get(StoredResponse, response_id)
+            try:
+                async with self._sessions() as session:
+                    row = await session.get(StoredResponse, response_id)
+            except UNREACHABLE as exc:
+                raise StoreUnavailable() from exc
             if row is not None:
                 entry = Stored(
                     row.id, row.key_id, row.created_at, row.model, row.response, row.input_items
@@ -248,13 +254,13 @@ class ResponseStore:
                 return
             try:
                 await self._insert(batch)
-            except (OperationalError, InterfaceError, OSError, TimeoutError):
+            except UNREACHABLE:
                 raise
             except DBAPIError:
                 for entry in batch:
                     try:
                         await self._insert([entry])
-                    except (OperationalError, InterfaceError, OSError, TimeoutError):
+                    except UNREACHABLE:
                         raise
                     except DBAPIError as exc:
                         log.warning("stored responses: %s refused, dropped: %s", entry.id, exc)
