@@ -31,6 +31,7 @@ from model_router.api.routes import (
     feedback,
     health,
     models,
+    responses,
 )
 from model_router.api.routes import dashboard as dashboard_route
 from model_router.api.routes import metrics as metrics_route
@@ -50,6 +51,7 @@ from model_router.services.experiments import Experiments, ExperimentSet
 from model_router.services.keys import KeyCache, ensure_key
 from model_router.services.log_maintenance import LogMaintenance
 from model_router.services.request_log import RequestLog
+from model_router.services.responses_store import ResponseStore
 from model_router.services.webhooks.dispatcher import Dispatcher, webhook_policy
 from model_router.settings import Settings
 
@@ -162,6 +164,15 @@ def create_app(settings: Settings | None = None) -> Gateway:
         await webhooks.start()
         governor.emit = webhooks.emit
         router.on_circuit_change.append(webhooks.circuit_changed)
+        # The Responses API's stored responses (issue 17): written and purged in the background.
+        stored_responses = ResponseStore(
+            sessions,
+            store_text=settings.store_text,
+            retention_days=settings.responses_retention_days,
+            purge_seconds=settings.responses_purge_seconds,
+            flush_interval=settings.request_log_flush_interval,
+        )
+        await stored_responses.start()
         app.state.router = AppState(
             settings=settings,
             engine=engine,
@@ -186,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             governor=governor,
             webhooks=webhooks,
             learned=learned,
+            responses=stored_responses,
         )
         install_drain(ops.begin_drain, settings.shutdown_drain_seconds)
         # Everything built so far lives for the whole process: keep it out of the
@@ -205,6 +217,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             await webhooks.stop()
             await learned.stop()
             await upkeep.stop()
+            await stored_responses.stop()
             await request_log.stop()
             await cache.aclose()
             await pool.aclose()
@@ -218,7 +231,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, chat, embeddings, models, analytics, analytics_routing):
+    for module in (health, chat, responses, embeddings, models, analytics, analytics_routing):
         app.include_router(module.router)
     for module in (admin_experiments, feedback):
         app.include_router(module.router)

@@ -11,6 +11,7 @@
     ├── RateLimited                  429     rate_limit_error (the key's RPM/TPM; retry-after)
     ├── BudgetExceeded               429     insufficient_quota (code budget_exceeded)
     ├── GovernanceUnavailable        503     service_unavailable (Redis down, fail closed)
+    ├── StoreUnavailable             503     service_unavailable (stored responses unreadable)
     ├── NotFound                     404     not_found_error
     │   └── ModelNotFound            404     not_found_error (code model_not_found)
     ├── ProviderNotConfigured        503     service_unavailable (names the setting)
@@ -98,6 +99,21 @@ class BudgetExceeded(RouterError):
 class GovernanceUnavailable(RouterError):
     status_code = 503
     error_type = "service_unavailable"
+
+
+class StoreUnavailable(RouterError):
+    """The router's database could not be read for a stored response."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The router's database is unavailable: stored responses cannot be read now; "
+            "try again shortly.",
+            code="database_unavailable",
+            headers={"retry-after": "1"},
+        )
 
 
 class NotFound(RouterError):

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # Learned routing (issue 19): routing pools in ROUTER_CONFIG, state in the database.
     learned_routing_flush_seconds: float = Field(default=0.5, gt=0)  # decisions written
     learned_routing_refresh_seconds: float = Field(default=2.0, gt=0)  # arms reloaded
+    # The Responses API (issue 17): stored responses (`store`, `previous_response_id`).
+    responses_retention_days: float = Field(default=30, gt=0)  # then purged
+    responses_purge_seconds: float = Field(default=3600.0, gt=0)  # how often the purge runs
 
     # Operations (issue 8): metrics, logs, tracing, lifecycle.
     metrics_access: Literal["open", "admin"] = "admin"  # who may GET /metrics

@@ -56,7 +56,7 @@ def answered(cost: Cost | None = COST) -> Answered:
 
 
 def rendered(completion: Completion, cost: Cost | None = COST) -> dict[str, Any]:
-    raw: dict[str, Any] = orjson.loads(door.render(completion, answered(cost)))
+    raw: dict[str, Any] = orjson.loads(door.render(completion, answered(cost), Request("m", [])))
     return raw
 
 
@@ -107,7 +107,7 @@ def test_usage_counts_input_without_cache_and_splits_cache_writes_by_lifetime() 
 def test_cost_is_exact_and_an_unknown_price_is_null() -> None:
     completion = Completion([Text("ok")], "stop", Usage(input_tokens=1, output_tokens=1))
 
-    assert b'"total_cost_usd":0.00255' in door.render(completion, answered())
+    assert b'"total_cost_usd":0.00255' in door.render(completion, answered(), Request("m", []))
     assert rendered(completion, cost=None)["usage"]["total_cost_usd"] is None
 
 

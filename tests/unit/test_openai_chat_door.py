@@ -23,7 +23,7 @@ from model_router.domain.content import (
     ToolCall,
     ToolResult,
 )
-from model_router.domain.request import NamedTool, NativeBody, OutputFormat
+from model_router.domain.request import NamedTool, NativeBody, OutputFormat, Request
 from model_router.domain.usage import Usage
 from model_router.errors import InvalidRequest, UnsupportedFeature, UpstreamError
 from model_router.frontdoors.base import Answered
@@ -129,7 +129,7 @@ def test_a_completion_renders_as_chat_completion_with_the_routers_fields() -> No
         "tool_calls",
         Usage(input_tokens=10, output_tokens=5, cached_input_tokens=2),
     )
-    body = orjson.loads(DOOR.render(completion, ANSWERED))
+    body = orjson.loads(DOOR.render(completion, ANSWERED, Request("m", [])))
     assert body["id"] == "req-1" and body["object"] == "chat.completion"
     assert body["choices"] == [
         {

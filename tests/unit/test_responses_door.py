@@ -42,6 +42,9 @@ def fixture(name: str) -> dict[str, Any]:
     return body
 
 
+WEATHER_TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object"}}
+
+
 def body(**fields: Any) -> dict[str, Any]:
     return {"model": "gpt-x", "input": "hi"} | fields
 
@@ -74,18 +77,18 @@ def test_codex_first_request_translates_whole() -> None:
     assert request.native is None and request.client_body is raw
 
 
-def test_codex_function_tools_are_tools_and_its_web_search_and_namespace_are_builtin() -> None:
+def test_codex_tools_are_function_tools_its_namespace_flattened_and_web_search_dropped() -> None:
     request = door.to_request(fixture("codex/say_hi_request.json"), {})
 
-    functions = {t.name: t for t in request.tools if t.builtin is None}
-    builtin = {t.name: t.builtin for t in request.tools if t.builtin is not None}
-    exec_command = functions["exec_command"]
+    assert all(t.builtin is None for t in request.tools)
+    names = [t.name for t in request.tools]
+    exec_command = request.tools[names.index("exec_command")]
     assert exec_command.strict is False and exec_command.parameters is not None
     assert "cmd" in exec_command.parameters["properties"]
-    assert set(builtin) == {"web_search", "multi_agent_v1"}
-    web_search = builtin["web_search"]
-    assert web_search is not None and web_search.protocol == "openai"
-    assert web_search.raw == {"type": "web_search", "external_web_access": True}
+    assert {"close_agent", "resume_agent", "send_input"} <= set(names)  # multi_agent_v1's
+    assert "web_search" not in names and len(names) == len(set(names))
+    [note] = request.dropped
+    assert note.startswith("tools.8: web_search")
 
 
 def test_codex_tool_follow_up_has_the_call_and_its_output() -> None:
@@ -287,23 +290,65 @@ def test_an_assistant_refusal_sent_back_is_text() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tool", "name"),
+    "tool",
     [
-        ({"type": "web_search"}, "web_search"),
-        ({"type": "file_search", "vector_store_ids": ["vs_1"]}, "file_search"),
-        ({"type": "mcp", "server_label": "deepwiki", "server_url": "https://x"}, "mcp"),
-        ({"type": "code_interpreter", "container": {"type": "auto"}}, "code_interpreter"),
-        ({"type": "custom", "name": "apply_patch", "format": {"type": "text"}}, "apply_patch"),
-        ({"type": "local_shell"}, "local_shell"),
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        {"type": "mcp", "server_label": "deepwiki", "server_url": "https://x"},
+        {"type": "code_interpreter", "container": {"type": "auto"}},
+        {"type": "custom", "name": "apply_patch", "format": {"type": "text"}},
+        {"type": "local_shell"},
     ],
 )
-def test_openai_tools_are_builtin_for_an_openai_deployment_only(
-    tool: dict[str, Any], name: str
-) -> None:
-    [found] = door.to_request(body(tools=[tool]), {}).tools
+def test_openai_built_in_tools_are_refused_naming_them(tool: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        door.to_request(body(tools=[WEATHER_TOOL, tool]), {})
 
-    assert found.name == name
-    assert found.builtin == Opaque("openai", tool["type"], tool)
+    assert caught.value.param == "tools.1"
+    assert f"'{tool['type']}'" in caught.value.message
+
+
+def test_web_search_is_dropped_and_noted() -> None:
+    request = door.to_request(body(tools=[{"type": "web_search_preview"}, WEATHER_TOOL]), {})
+
+    assert [t.name for t in request.tools] == ["get_weather"]
+    assert request.dropped == [
+        "tools.0: web_search_preview (OpenAI's hosted tool; no deployment runs it)"
+    ]
+
+
+def test_a_namespace_is_flattened_into_its_function_tools() -> None:
+    namespace = {"type": "namespace", "name": "ns", "tools": [WEATHER_TOOL]}
+
+    [tool] = door.to_request(body(tools=[namespace]), {}).tools
+
+    assert (tool.name, tool.builtin) == ("get_weather", None)
+
+
+@pytest.mark.parametrize(
+    ("tools", "param"),
+    [
+        (
+            [{"type": "namespace", "name": "ns", "tools": [{"type": "web_search"}]}],
+            "tools.0.tools.0",
+        ),
+        ([{"type": "namespace", "name": "ns"}], "tools.0"),
+        ([WEATHER_TOOL, {"type": "namespace", "name": "ns", "tools": [WEATHER_TOOL]}], "tools"),
+    ],
+)
+def test_a_namespace_of_anything_but_unique_function_tools_is_refused(
+    tools: list[Any], param: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        door.to_request(body(tools=tools), {})
+
+    assert caught.value.param == param
+
+
+def test_a_built_in_tool_choice_is_refused() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        door.to_request(body(tool_choice={"type": "web_search_preview"}), {})
+
+    assert caught.value.param == "tool_choice"
 
 
 @pytest.mark.parametrize(
@@ -322,7 +367,6 @@ def test_openai_tools_are_builtin_for_an_openai_deployment_only(
             },
             "required",
         ),
-        ({"type": "web_search_preview"}, NamedTool("web_search_preview")),
     ],
 )
 def test_tool_choice(choice: Any, expected: ToolChoice) -> None:

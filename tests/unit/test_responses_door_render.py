@@ -71,7 +71,9 @@ def client_request(**fields: Any) -> Request:
 def rendered(
     completion: Completion, cost: Cost | None = COST, request: Request | None = None
 ) -> dict[str, Any]:
-    raw: dict[str, Any] = orjson.loads(door.render(completion, answered(cost), request))
+    raw: dict[str, Any] = orjson.loads(
+        door.render(completion, answered(cost), request or client_request())
+    )
     assert_valid(raw, "Response")
     Response.model_validate(raw)
     return raw
@@ -129,7 +131,9 @@ def test_usage_in_openais_words_with_exact_cost_beside_and_null_when_unknown() -
         "output_cost_usd": 0.00045,
         "total_cost_usd": 0.00255,
     }
-    assert b'"total_cost_usd":0.00255' in door.render(Completion([], "stop", usage), answered())
+    assert b'"total_cost_usd":0.00255' in door.render(
+        Completion([], "stop", usage), answered(), client_request()
+    )
     assert rendered(Completion([], "stop", usage), cost=None)["usage"]["total_cost_usd"] is None
 
 

@@ -21,6 +21,7 @@ from model_router.services.embeddings import EmbeddingService
 from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache
 from model_router.services.request_log import RequestLog
+from model_router.services.responses_store import ResponseStore
 from model_router.services.webhooks import Dispatcher
 from model_router.settings import Settings
 
@@ -43,6 +44,7 @@ class AppState:
     governor: Governor
     webhooks: Dispatcher
     learned: LearnedRouting
+    responses: ResponseStore
 
 
 async def get_state(request: Request) -> AppState:

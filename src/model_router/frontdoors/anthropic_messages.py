@@ -105,7 +105,7 @@ class MessagesDoor:
             native=NativeBody("anthropic", body, protocol_headers(headers)),
         )
 
-    def render(self, completion: Completion, answered: Answered) -> bytes:
+    def render(self, completion: Completion, answered: Answered, request: Request) -> bytes:
         return dumps(message_json(completion, answered))
 
     def stream_writer(self, request: Request, answered: Answered) -> MessagesStreamWriter:

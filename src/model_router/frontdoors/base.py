@@ -65,8 +65,9 @@ class Door(Protocol):
         """The neutral request; raises `InvalidRequest` (a 400 naming the field)."""
         ...
 
-    def render(self, completion: Completion, answered: Answered) -> bytes:
-        """The whole answer, as the JSON body of a 200."""
+    def render(self, completion: Completion, answered: Answered, request: Request) -> bytes:
+        """The whole answer, as the JSON body of a 200; `request` is the call's
+        (a door whose answer echoes the request reads it)."""
         ...
 
     def stream_writer(self, request: Request, answered: Answered) -> StreamWriter:

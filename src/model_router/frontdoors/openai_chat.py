@@ -186,7 +186,7 @@ class OpenAIChatDoor:
     def to_request(self, body: dict[str, Any], headers: Mapping[str, str]) -> Request:
         return to_request(body)
 
-    def render(self, completion: Completion, answered: Answered) -> bytes:
+    def render(self, completion: Completion, answered: Answered, request: Request) -> bytes:
         return dumps(completion_json(completion, answered))
 
     def stream_writer(self, request: Request, answered: Answered) -> ChunkWriter:

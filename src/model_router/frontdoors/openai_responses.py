@@ -19,10 +19,17 @@ Request -> neutral `Request` (`to_request`):
   by URL -> `Document` (a `text/*` data URL decoded to plain text); anything
   by `file_id`, and part or item types the core does not model -> `Opaque`
   (an OpenAI upstream only).
-- Function tools -> `Tool`; every other tool (`web_search`, `mcp`, `custom`,
-  ...) -> `Tool.builtin`, which only an OpenAI deployment can take.
-  `tool_choice`: the modes as they are; a function, custom or built-in tool
-  -> `NamedTool`; `allowed_tools` -> its mode.
+- Function tools -> `Tool`. OpenAI's built-in tools run only on OpenAI's own
+  Responses API, and every deployment here is reached through the core
+  (Chat Completions for OpenAI), so none can run them. Two are what the Codex
+  CLI always sends, and are let through: `web_search` (and its dated and
+  preview variants), a tool the model may use but need not, is dropped and
+  listed in `Request.dropped`; a `namespace` (a named group of function
+  tools) is flattened into its function tools, their names unchanged (so
+  nothing needs mapping back; a name given twice is a 400). Every other
+  built-in tool (`file_search`, `mcp`, `code_interpreter`, `custom`, ...) is
+  a 400 naming it. `tool_choice`: the modes as they are; a function or custom
+  tool -> `NamedTool`; a built-in tool is a 400; `allowed_tools` -> its mode.
 - `text.format` -> `OutputFormat`; `reasoning.effort` -> `ReasoningConfig`;
   `max_output_tokens`, `temperature`, `top_p`, `user`, `parallel_tool_calls`,
   `stream`.
@@ -38,7 +45,7 @@ The answer is rendered by `responses_render` (whole) and `responses_stream`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -67,7 +74,7 @@ from model_router.domain.request import (
     Tool,
     ToolChoice,
 )
-from model_router.errors import InvalidRequest, RouterError
+from model_router.errors import InvalidRequest, RouterError, UnsupportedFeature
 from model_router.frontdoors.base import Answered, validate
 from model_router.frontdoors.responses_render import error_json, response_json
 from model_router.frontdoors.responses_stream import ResponsesStreamWriter
@@ -82,9 +89,21 @@ class ResponsesDoor:
 
     name: FrontDoor = "responses"
 
+    def __init__(self, keep: Callable[[Request, Json], None] | None = None) -> None:
+        self._keep = keep  # given each final `Response` (whole or streamed), to store it
+
     def to_request(self, body: dict[str, Any], headers: Mapping[str, str]) -> Request:
         parsed = validate(wire.ResponsesRequest, body)
         messages = [Message("system", [Text(parsed.instructions)])] if parsed.instructions else []
+        dropped: list[str] = []
+        tools = translate_tools(parsed.tools or [], dropped)
+        if isinstance(parsed.tool_choice, wire.ToolChoiceBuiltin):
+            kind = parsed.tool_choice.type
+            raise UnsupportedFeature(
+                f"tool_choice: the built-in tool '{kind}' runs only on OpenAI's own "
+                "Responses API, which no deployment of this router reaches.",
+                param="tool_choice",
+            )
         return Request(
             model=parsed.model,
             messages=messages + translate_items(parsed.input),
@@ -94,22 +113,24 @@ class ResponsesDoor:
             temperature=parsed.temperature,
             top_p=parsed.top_p,
             user=parsed.user,
-            tools=[translate_tool(t) for t in parsed.tools or []],
+            tools=tools,
             tool_choice=translate_tool_choice(parsed.tool_choice),
             parallel_tool_calls=parsed.parallel_tool_calls,
             output_format=_output_format(parsed.text),
             reasoning=_reasoning(parsed.reasoning),
             client_body=body,
+            dropped=dropped,
         )
 
-    def render(
-        self, completion: Completion, answered: Answered, request: Request | None = None
-    ) -> bytes:
+    def render(self, completion: Completion, answered: Answered, request: Request) -> bytes:
         """The `Response`; `request` (the client's) fills the fields that echo it."""
-        return dumps(response_json(completion, answered, request))
+        response = response_json(completion, answered, request)
+        if self._keep is not None:
+            self._keep(request, response)
+        return dumps(response)
 
     def stream_writer(self, request: Request, answered: Answered) -> ResponsesStreamWriter:
-        return ResponsesStreamWriter(request, answered)
+        return ResponsesStreamWriter(request, answered, self._keep)
 
     def error_body(self, error: RouterError) -> bytes:
         return dumps(error_json(error))
@@ -246,10 +267,56 @@ def _opaque(value: BaseModel) -> Opaque:
 # --- tools and settings ------------------------------------------------------------
 
 
-def translate_tool(tool: wire.FunctionTool | wire.BuiltinTool) -> Tool:
-    if isinstance(tool, wire.FunctionTool):
-        return Tool(tool.name, tool.description, tool.parameters, tool.strict)
-    return Tool(name=tool.name or tool.type, builtin=_opaque(tool))
+WEB_SEARCH = frozenset(
+    {"web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11"}
+)
+"""OpenAI's hosted web search: a tool the model may use, dropped where it cannot."""
+
+
+def translate_tools(
+    tools: list[wire.FunctionTool | wire.BuiltinTool], dropped: list[str]
+) -> list[Tool]:
+    """Function tools, a `namespace`'s flattened; `web_search` dropped (noted in
+    `dropped`); any other built-in tool a 400 naming it."""
+    out: list[Tool] = []
+    for i, tool in enumerate(tools):
+        where = f"tools.{i}"
+        if isinstance(tool, wire.FunctionTool):
+            out.append(_function(tool))
+        elif tool.type == "namespace":
+            out.extend(_namespace(tool, where))
+        elif tool.type in WEB_SEARCH:
+            dropped.append(f"{where}: {tool.type} (OpenAI's hosted tool; no deployment runs it)")
+        else:
+            raise UnsupportedFeature(
+                f"{where}: the built-in tool '{tool.type}' runs only on OpenAI's own "
+                "Responses API, which no deployment of this router reaches; declare it "
+                "as a function tool instead.",
+                param=where,
+            )
+    names = [t.name for t in out]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise InvalidRequest(f"tools: the function '{twice[0]}' is declared twice", param="tools")
+    return out
+
+
+def _function(tool: wire.FunctionTool) -> Tool:
+    return Tool(tool.name, tool.description, tool.parameters, tool.strict)
+
+
+def _namespace(tool: wire.BuiltinTool, where: str) -> list[Tool]:
+    inner = (tool.model_extra or {}).get("tools")
+    if not isinstance(inner, list):
+        raise InvalidRequest(f"{where}.tools: a namespace needs a list of tools", param=where)
+    out = []
+    for j, item in enumerate(inner):
+        if not (isinstance(item, dict) and item.get("type") == "function"):
+            raise UnsupportedFeature(
+                f"{where}.tools.{j}: a namespace here may only hold function tools",
+                param=f"{where}.tools.{j}",
+            )
+        out.append(_function(validate(wire.FunctionTool, item)))
+    return out
 
 
 def translate_tool_choice(choice: wire.ToolChoice | None) -> ToolChoice | None:

@@ -21,6 +21,9 @@ A refusal (known from the whole answer) is a last message item, its
 `refusal` part sent at `close`. An error after content is an `error` event,
 then `response.failed` holding the items so far.
 
+The final response (completed or incomplete) goes to `keep`, when given, so
+the service can store it for `previous_response_id`.
+
 Each call returns the bytes it made, at once; the service holds them until a
 `Flush` (which makes nothing itself) and writes them in one go.
 `NativeFrame`s make nothing: this door has no native upstream yet.
@@ -28,6 +31,7 @@ Each call returns the bytes it made, at once; the service holds them until a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from model_router.domain.completion import (
@@ -62,8 +66,14 @@ from model_router.frontdoors.responses_render import (
 class ResponsesStreamWriter:
     """Frames one streamed answer as Responses API server-sent events."""
 
-    def __init__(self, request: Request, answered: Answered) -> None:
+    def __init__(
+        self,
+        request: Request,
+        answered: Answered,
+        keep: Callable[[Request, Json], None] | None = None,
+    ) -> None:
         self._request = request
+        self._keep = keep  # given the final response, to store it
         self._answered = answered
         self._sequence = -1
         self._started = False
@@ -107,6 +117,8 @@ class ResponsesStreamWriter:
             usage=usage_json(completion.usage, answered.cost),
             incomplete=incomplete,
         )
+        if self._keep is not None:
+            self._keep(self._request, response)
         name = "response.completed" if status == "completed" else "response.incomplete"
         return frames + self._sse(name, {"response": response})
 

@@ -136,7 +136,11 @@ class CompletionService:
 
     def reject(self, key: KeyInfo, error: RouterError, door: Door) -> None:
         """Record a call whose body could not even be read."""
-        call = Call(key=key, body={}, front_door=door.name)
+        self.refuse(Call(key=key, body={}, front_door=door.name), error)
+
+    def refuse(self, call: Call, error: RouterError) -> None:
+        """Record a call its route refused before asking the service (the
+        Responses API's unknown `previous_response_id`)."""
         self._record(call, call.row(status="error", error=error))
 
     @staticmethod
@@ -159,7 +163,8 @@ class CompletionService:
             if hit := await self._cache.lookup(call):
                 self._record(call, self._cache.hit_row(call, hit))
                 answered = self._answer(call, hit.model, hit.provider or "", FREE)
-                return door.render(hit.completion(), answered)
+                assert call.request is not None
+                return door.render(hit.completion(), answered, call.request)
             completion, deployment = await self.router.run(
                 plan, attempt, call.attempts, call.started
             )
@@ -174,7 +179,8 @@ class CompletionService:
         answered = self._answer(call, call.model.name, call.model.provider, price_cost)
         row = call.row(status="success", result=completion, price_cost=price_cost)
         self._record(call, row, completion)
-        return door.render(completion, answered)
+        assert call.request is not None
+        return door.render(completion, answered, call.request)
 
     # --- streams -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from model_router.api.errors import router_error_response, unexpected_error_resp
 from model_router.calls import Call
 from model_router.domain.keys import KeyInfo
 from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
+from model_router.frontdoors.base import Door
 from model_router.frontdoors.openai_chat import OpenAIChatDoor
 from model_router.jsonutil import JSONDecodeError, loads
 from model_router.schemas.chat import ChatCompletionRequest
@@ -99,9 +100,15 @@ async def _respond(
         state.completions.reject(key, exc, DOOR)
         raise
     call = Call(key=key, body=body, front_door=DOOR.name, headers=headers)
+    return await answer(state, call, DOOR)
+
+
+async def answer(state: AppState, call: Call, door: Door) -> Response:
+    """The service's answer to `call` as HTTP: server-sent events when the body
+    asks for a stream, else JSON; an error keeps the call's response headers."""
     try:
-        if body.get("stream") is True:
-            frames = await state.completions.stream(call, DOOR)
+        if call.body.get("stream") is True:
+            frames = await state.completions.stream(call, door)
             return StreamingResponse(
                 frames,
                 media_type="text/event-stream",
@@ -111,7 +118,7 @@ async def _respond(
                     **call.response_headers,
                 },
             )
-        result = await state.completions.complete(call, DOOR)
+        result = await state.completions.complete(call, door)
     except RouterError as exc:
         exc.headers = {**call.response_headers, **exc.headers}
         raise

@@ -7,7 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from model_router.db import routing_models  # noqa: F401 (its tables join Base.metadata)
+# Their tables join Base.metadata.
+from model_router.db import response_models, routing_models  # noqa: F401
 from model_router.db.engine import make_engine
 from model_router.db.models import Base
 from model_router.settings import Settings

@@ -15,7 +15,7 @@ Both: an index on (model, status, created_at) for the model and status
 filters, and the sorts' indexes by cost and latency (`sort_indexes`).
 
 Revision ID: 0011
-Revises: 0008 (0010 once the stored responses land)
+Revises: 0010
 Create Date: 2026-12-02 21:00:00
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 from model_router.db import partitions
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
