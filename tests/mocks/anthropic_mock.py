@@ -25,6 +25,9 @@ Scenarios (`mock:<name>` in the last user text):
   slow            waits 3 s before answering (for timeouts)
   stream_fail     streams two text deltas, then `event: error` overloaded_error
   chunks=N        streams the reply in N text deltas
+  tool_once       a call to the first tool; once the tool_result is back,
+                  "Tool said: <result>" (an agent's whole loop)
+  exec_cat        the same with Codex's shell tool (`exec_command`, `cat hello.txt`)
   read_file       Claude Code's Read tool on the first absolute path in the
                   prompt; once the tool_result is back, "Tool said: <result>"
 
@@ -322,6 +325,20 @@ def _tool_result_text(messages: list[dict[str, Any]]) -> str | None:
     return " ".join(text_of(b.get("content", "")) for b in results)
 
 
+def _tool_loop(scenario: str, body: dict[str, Any], last_text: str) -> tuple[list[Any], str]:
+    """One tool call, then an answer quoting the tool's result."""
+    if (result := _tool_result_text(body["messages"])) is not None:
+        return [{"type": "text", "text": f"Tool said: {result}"}], "end_turn"
+    if scenario == "read_file":
+        found = _ABSOLUTE_PATH.search(last_text.split("mock:read_file", 1)[-1])
+        name, args = "Read", {"file_path": found.group(0) if found else "/nonexistent"}
+    elif scenario == "exec_cat":
+        name, args = "exec_command", {"cmd": "cat hello.txt"}
+    else:
+        name, args = body["tools"][0]["name"], {"city": "Paris"}
+    return [{"type": "tool_use", "id": "toolu_loop1", "name": name, "input": args}], "tool_use"
+
+
 def _content(scenario: str, body: dict[str, Any], last_text: str) -> tuple[list[Any], str]:
     """(content blocks, stop_reason) of the answer."""
     text = {"type": "text", "text": f"Echo: {last_text}"}
@@ -329,18 +346,8 @@ def _content(scenario: str, body: dict[str, Any], last_text: str) -> tuple[list[
         name = body["tools"][0]["name"]
         call = {"type": "tool_use", "id": "toolu_mock123", "name": name, "input": {"city": "Paris"}}
         return [call], "tool_use"
-    if scenario == "read_file":
-        if (result := _tool_result_text(body["messages"])) is not None:
-            return [{"type": "text", "text": f"Tool said: {result}"}], "end_turn"
-        found = _ABSOLUTE_PATH.search(last_text.split("mock:read_file", 1)[-1])
-        path = found.group(0) if found else "/nonexistent"
-        call = {
-            "type": "tool_use",
-            "id": "toolu_read1",
-            "name": "Read",
-            "input": {"file_path": path},
-        }
-        return [call], "tool_use"
+    if scenario in ("read_file", "tool_once", "exec_cat") and body.get("tools"):
+        return _tool_loop(scenario, body, last_text)
     if scenario == "json":
         return [{"type": "text", "text": '{"answer": 42}'}], "end_turn"
     if scenario == "reasoning":

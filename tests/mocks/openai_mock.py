@@ -6,6 +6,10 @@ Scenarios (`mock:<name>` in the last user message):
   cached          usage 2000 in, 1500 of them cached, 100 out
   reasoning       reasoning_content and 200 reasoning tokens of 300 out
   tool_call       a call to the first tool given, finish_reason tool_calls
+  tool_once       a call to the first tool given; once a tool message answers
+                  it, "Tool said: <its content>" (an agent's whole loop)
+  exec_cat        the same with Codex's shell tool: `exec_command` running
+                  `cat hello.txt`
   read_file       a call to the `Read` tool on the first absolute path after the
                   directive (Claude Code's tool); once a tool message answers it,
                   "Tool said: <its content>"
@@ -157,8 +161,8 @@ def _message(scenario: str, body: dict[str, Any], last_text: str) -> tuple[dict[
             ],
         }
         finish = "tool_calls"
-    elif scenario == "read_file":
-        message, finish = _read_file(body, last_text)
+    elif scenario in ("read_file", "tool_once", "exec_cat") and body.get("tools"):
+        message, finish = _tool_loop(scenario, body, last_text)
     elif scenario == "json":
         message["content"] = '{"answer": 42}'
     elif scenario == "reasoning":
@@ -174,14 +178,20 @@ def _message(scenario: str, body: dict[str, Any], last_text: str) -> tuple[dict[
 _ABSOLUTE_PATH = re.compile(r"(/[\w.-]+)+")
 
 
-def _read_file(body: dict[str, Any], last_text: str) -> tuple[dict[str, Any], str]:
+def _tool_loop(scenario: str, body: dict[str, Any], last_text: str) -> tuple[dict[str, Any], str]:
+    """One tool call, then an answer quoting the tool's result."""
     last = body["messages"][-1]
     if last.get("role") == "tool":
         return {"role": "assistant", "content": f"Tool said: {text_of(last['content'])}"}, "stop"
-    found = _ABSOLUTE_PATH.search(last_text.split("mock:read_file", 1)[-1])
-    arguments = orjson.dumps({"file_path": found.group(0) if found else "/nonexistent"}).decode()
-    function = {"name": "Read", "arguments": arguments}
-    call = {"id": "call_read1", "type": "function", "function": function}
+    if scenario == "read_file":
+        found = _ABSOLUTE_PATH.search(last_text.split("mock:read_file", 1)[-1])
+        name, args = "Read", {"file_path": found.group(0) if found else "/nonexistent"}
+    elif scenario == "exec_cat":
+        name, args = "exec_command", {"cmd": "cat hello.txt"}
+    else:
+        name, args = body["tools"][0]["function"]["name"], {"city": "Paris"}
+    function = {"name": name, "arguments": orjson.dumps(args).decode()}
+    call = {"id": "call_loop1", "type": "function", "function": function}
     return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
 
 
