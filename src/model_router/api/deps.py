@@ -20,6 +20,7 @@ from model_router.services.completions import CompletionService
 from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache
 from model_router.services.request_log import RequestLog
+from model_router.services.token_count import TokenCounting
 from model_router.services.webhooks import Dispatcher
 from model_router.settings import Settings
 
@@ -41,6 +42,7 @@ class AppState:
     governor: Governor
     webhooks: Dispatcher
     learned: LearnedRouting
+    token_counting: TokenCounting
 
 
 async def get_state(request: Request) -> AppState:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from model_router.domain.completion import Completion, StreamEvent
 from model_router.domain.request import WIRE_PROTOCOLS, Request, WireProtocol
@@ -55,6 +55,16 @@ class Provider(Protocol):
     async def complete(self, request: Request, target: Target) -> Completion: ...
 
     def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]: ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """An adapter whose upstream counts a request's input tokens itself
+    (Anthropic's `POST /v1/messages/count_tokens`), given the client's body."""
+
+    async def count_tokens(
+        self, body: dict[str, Any], headers: Mapping[str, str], target: Target
+    ) -> int: ...
 
 
 class ProviderFactory(Protocol):

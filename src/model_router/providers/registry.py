@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from model_router.providers.anthropic import AnthropicProvider
-from model_router.providers.base import Protocol_, Provider, ProviderConfig, ProviderFactory
+from model_router.providers.base import (
+    Protocol_,
+    Provider,
+    ProviderConfig,
+    ProviderFactory,
+    TokenCounter,
+)
 from model_router.providers.gemini import GeminiProvider
 from model_router.providers.http import Client
 from model_router.providers.openai_compat import OpenAICompatProvider
@@ -18,6 +24,12 @@ ADAPTERS: dict[Protocol_, ProviderFactory] = {
     "anthropic": AnthropicProvider,
     "gemini": GeminiProvider,
 }
+
+
+def token_counter(provider: Provider) -> TokenCounter | None:
+    """The adapter, if its upstream counts tokens itself (a traced adapter's inner one)."""
+    inner = getattr(provider, "inner", provider)
+    return inner if isinstance(inner, TokenCounter) else None
 
 
 def make_client(*, connect_timeout: float, read_timeout: float, max_connections: int) -> Client:
