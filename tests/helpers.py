@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import anthropic
@@ -53,9 +55,11 @@ def anthropic_client(url: str, key: str, **kwargs: Any) -> anthropic.Anthropic:
 
 
 def latest_rows(client: httpx.Client, count: int = 1) -> list[dict[str, Any]]:
-    """The analytics detail of the caller's `count` latest requests, newest first."""
+    """The analytics detail of the caller's `count` latest requests, newest first
+    (numbers with a fraction as Decimal, exactly as sent)."""
     listed = client.get("/v1/analytics/requests", params={"per_page": count})
     assert listed.status_code == 200, listed.text
     rows = listed.json()["requests"]
     assert len(rows) == count, rows
-    return [request_detail(client, str(row["id"])) for row in rows]
+    details = [client.get(f"/v1/analytics/requests/{row['id']}") for row in rows]
+    return [json.loads(d.text, parse_float=Decimal) for d in details]
