@@ -21,6 +21,7 @@ from model_router.costs.pricing import Rates
 from tests.conftest import Router
 from tests.governance import make_key
 from tests.helpers import anthropic_client, latest_rows
+from tests.integration.cache_app import serve
 
 CLAUDE_CODE = Path(__file__).parents[1] / "fixtures" / "claude_code"
 TARGETS = {"gpt-4o-mini": "openai", "gemini-2.5-flash": "gemini"}
@@ -274,3 +275,42 @@ def test_count_tokens_estimates_for_a_model_anthropic_does_not_serve(
     )
     assert counted.input_tokens == 2  # the documented estimate: 4 characters a token
     assert len(router.openai.state.requests) == before
+
+
+ALIASES = """\
+models:
+  claude-sonnet-4-5:             # Claude Code's main model, served by a cheaper one
+    fallbacks: [gemini-2.5-flash]
+    deployments:
+      - {name: sonnet-on-openai, provider: openai, model: gpt-4o-mini}
+  claude-haiku-4-5:              # its small background model
+    deployments:
+      - {name: haiku-on-gemini, provider: gemini, model: gemini-2.5-flash}
+"""
+
+
+def test_claude_code_names_can_be_sent_to_other_models(
+    router: Router, user_key: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "routing.yaml"
+    config.write_text(ALIASES)
+    with (
+        serve(router, router_config=config) as url,
+        httpx.Client(base_url=url, headers={"x-api-key": user_key}, timeout=30) as client,
+    ):
+        body = claude_code_body("say_hi_request.json", "claude-sonnet-4-5-20250929")
+        answered = client.post("/v1/messages?beta=true", json=body | {"stream": False})
+        assert answered.status_code == 200, answered.text
+        Message.model_validate(answered.json())
+        small = {"model": "claude-haiku-4-5-20251001", "max_tokens": 50}
+        small["messages"] = [{"role": "user", "content": "Title for: say hi"}]
+        assert client.post("/v1/messages", json=small).status_code == 200
+        newest, oldest = latest_rows(client, 2)
+    assert oldest["requested_model"] == "claude-sonnet-4-5-20250929"
+    # The row names the public model; its attempts, the deployment that answered.
+    assert (oldest["model"], oldest["provider"]) == ("claude-sonnet-4-5", "openai")
+    assert oldest["attempts"][-1]["deployment"] == "sonnet-on-openai"
+    assert newest["requested_model"] == "claude-haiku-4-5-20251001"
+    assert (newest["model"], newest["provider"]) == ("claude-haiku-4-5", "gemini")
+    assert newest["attempts"][-1]["deployment"] == "haiku-on-gemini"
+    assert oldest["front_door"] == newest["front_door"] == "messages"
