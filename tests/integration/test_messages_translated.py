@@ -5,6 +5,7 @@ in Anthropic's shape, never OpenAI's."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -314,3 +315,27 @@ def test_claude_code_names_can_be_sent_to_other_models(
     assert (newest["model"], newest["provider"]) == ("claude-haiku-4-5", "gemini")
     assert newest["attempts"][-1]["deployment"] == "haiku-on-gemini"
     assert oldest["front_door"] == newest["front_door"] == "messages"
+
+
+@pytest.mark.parametrize("model", ["claude-haiku-4-5", "gpt-4o-mini"])
+def test_the_response_cache_answers_a_repeated_message(
+    router: Router, user_key: str, model: str
+) -> None:
+    body = {
+        "model": model,
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": f"cache me {uuid.uuid4()}"}],
+    }
+    with (
+        serve(router, cache_enabled=True, cache_ttl=60.0) as url,
+        httpx.Client(base_url=url, headers={"x-api-key": user_key}, timeout=30) as client,
+    ):
+        first = client.post("/v1/messages", json=body)
+        second = client.post("/v1/messages", json=body)
+        rows = latest_rows(client, 2)
+    assert first.status_code == second.status_code == 200, second.text
+    assert (first.headers["x-router-cache"], second.headers["x-router-cache"]) == ("miss", "hit")
+    assert Message.model_validate(second.json()).content[0].type == "text"
+    assert second.json()["content"] == first.json()["content"]
+    assert [r["cache_status"] for r in rows] == ["hit", "miss"]
+    assert all(r["front_door"] == "messages" for r in rows)
