@@ -339,3 +339,27 @@ def test_the_response_cache_answers_a_repeated_message(
     assert second.json()["content"] == first.json()["content"]
     assert [r["cache_status"] for r in rows] == ["hit", "miss"]
     assert all(r["front_door"] == "messages" for r in rows)
+
+
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+    "RU5ErkJggg=="
+)
+
+
+@pytest.mark.parametrize("model", TARGETS)
+def test_images_by_base64_and_url_reach_another_provider(
+    router: Router, client: anthropic.Anthropic, model: str
+) -> None:
+    content: Any = [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
+        {"type": "text", "text": "What are these?"},
+    ]
+    message = client.messages.create(
+        model=model, max_tokens=50, messages=[{"role": "user", "content": content}]
+    )
+    assert isinstance(message, Message)
+    mock = router.openai if TARGETS[model] == "openai" else router.gemini
+    sent = json.dumps(mock.state.last().body)
+    assert PIXEL in sent and "https://example.com/cat.png" in sent
