@@ -363,3 +363,19 @@ def test_images_by_base64_and_url_reach_another_provider(
     mock = router.openai if TARGETS[model] == "openai" else router.gemini
     sent = json.dumps(mock.state.last().body)
     assert PIXEL in sent and "https://example.com/cat.png" in sent
+
+
+def test_a_body_too_large_is_request_too_large(router: Router, user_key: str) -> None:
+    body = {"model": "gpt-4o-mini", "max_tokens": 5}
+    body["messages"] = [{"role": "user", "content": "x" * 2_000}]
+    with serve(router, max_request_bytes=1_000) as url:
+        response = httpx.post(f"{url}/v1/messages", json=body, headers={"x-api-key": user_key})
+    _error(response, 413, "request_too_large")
+
+
+def test_count_tokens_errors_are_anthropic_shaped(api: httpx.Client) -> None:
+    unknown = {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}
+    _error(api.post("/v1/messages/count_tokens", json=unknown), 404, "not_found_error")
+    no_messages = {"model": "gpt-4o-mini"}
+    _error(api.post("/v1/messages/count_tokens", json=no_messages), 400, "invalid_request_error")
+    _error(api.post("/v1/messages/count_tokens", content=b"[1"), 400, "invalid_request_error")
