@@ -45,10 +45,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("models", schema=None) as batch_op:
-        batch_op.drop_column("tier_cache_write_1h_price_per_1m_tokens")
-        batch_op.drop_column("cache_write_1h_price_per_1m_tokens")
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.drop_column("cache_write_1h_price_per_1m_tokens")
-        batch_op.drop_column("cache_write_1h_tokens")
-        batch_op.drop_column("dropped_hints")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch
+    # rebuild of `models` would drop a table that request rows refer to.
+    for table, column in (
+        ("models", "tier_cache_write_1h_price_per_1m_tokens"),
+        ("models", "cache_write_1h_price_per_1m_tokens"),
+        ("requests", "cache_write_1h_price_per_1m_tokens"),
+        ("requests", "cache_write_1h_tokens"),
+        ("requests", "dropped_hints"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
