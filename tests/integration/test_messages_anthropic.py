@@ -234,4 +234,23 @@ def test_models_are_listed_in_anthropic_format(client: anthropic.Anthropic) -> N
 
 
 def test_head_slash_is_answered(router: Router) -> None:
-    assert httpx.head(router.url + "/").status_code < 500
+    response = httpx.head(router.url + "/")
+    assert response.status_code == 307 and response.headers["location"] == "/dashboard/"
+
+
+def test_a_native_stream_that_fails_midway_ends_with_an_error_event(
+    api: httpx.Client,
+) -> None:
+    body = {
+        "model": MODEL,
+        "max_tokens": 50,
+        "stream": True,
+        "messages": [{"role": "user", "content": "mock:stream_fail"}],
+    }
+    with api.stream("POST", "/v1/messages", json=body) as response:
+        assert response.status_code == 200
+        text = response.read().decode()
+    assert text.startswith("event: message_start")
+    assert "event: error" in text
+    (row,) = latest_rows(api)
+    assert row["status"] == "error" and row["front_door"] == "messages"
