@@ -379,3 +379,19 @@ def test_count_tokens_errors_are_anthropic_shaped(api: httpx.Client) -> None:
     no_messages = {"model": "gpt-4o-mini"}
     _error(api.post("/v1/messages/count_tokens", json=no_messages), 400, "invalid_request_error")
     _error(api.post("/v1/messages/count_tokens", content=b"[1"), 400, "invalid_request_error")
+
+
+def test_an_image_for_a_text_only_model_is_a_400_that_says_so(
+    router: Router, client: anthropic.Anthropic
+) -> None:
+    before = len(router.deepseek.state.requests)
+    content: Any = [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}},
+        {"type": "text", "text": "What is this?"},
+    ]
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(
+            model="deepseek-flash", max_tokens=50, messages=[{"role": "user", "content": content}]
+        )
+    assert "reads text only" in _sdk_error(caught.value, "invalid_request_error")["message"]
+    assert len(router.deepseek.state.requests) == before

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from model_router.domain.request import ReasoningConfig, Request
+from model_router.errors import UnsupportedFeature
 from model_router.frontdoors.anthropic_messages import MessagesDoor
 from model_router.providers.anthropic.translate import to_request as anthropic_body
 from model_router.providers.base import Target
 from model_router.providers.gemini.translate import to_request as gemini_body
 from model_router.providers.hints import effort
+from model_router.providers.openai_body import body_from_request
 
 CLAUDE_CODE = Path(__file__).parents[1] / "fixtures" / "claude_code"
 
@@ -80,3 +82,26 @@ def test_one_effort_for_every_way_of_asking_for_reasoning(
     reasoning: ReasoningConfig, expected: str | None
 ) -> None:
     assert effort(reasoning) == expected
+
+
+def test_a_text_only_model_refuses_images_and_pdfs_but_not_text_documents() -> None:
+    pdf = {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}
+    for block, refused in (
+        ({"type": "document", "source": pdf}, True),
+        (
+            {
+                "type": "document",
+                "source": {"type": "text", "media_type": "text/plain", "data": "x"},
+            },
+            False,
+        ),
+    ):
+        body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [block]}]}
+        request = MessagesDoor().to_request(body, {})
+        text_only = Target("deepseek-flash", reads_images=False)
+        if refused:
+            with pytest.raises(UnsupportedFeature, match="reads text only"):
+                body_from_request(request, text_only)
+        else:
+            sent = body_from_request(request, text_only)["messages"][0]["content"]
+            assert sent == [{"type": "text", "text": "x"}]

@@ -155,6 +155,9 @@ class Catalogue:
                     max_output_tokens=row.max_output_tokens,
                     context_window=row.context_window,
                     extra_body=dict(row.upstream_params or {}),
+                    reads_images=None
+                    if capabilities == UNKNOWN_CAPABILITIES
+                    else "vision" in capabilities,
                 ),
                 price=price_of(row),
                 price_source=row.price_source,

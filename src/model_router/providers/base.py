@@ -36,6 +36,9 @@ class Target:
     context_window: int | None = None
     # Fields added to the upstream body (e.g. DeepSeek's `thinking` for an alias).
     extra_body: Mapping[str, Any] = field(default_factory=dict)
+    # False for a model known to read text only (images and PDFs are refused
+    # when translating); None when unknown (sent, the upstream decides).
+    reads_images: bool | None = None
 
 
 class Provider(Protocol):

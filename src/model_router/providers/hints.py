@@ -15,11 +15,18 @@ Hints noted (their names are those of the client's protocol):
 - top-level fields only an Anthropic upstream reads (`NATIVE_ONLY`), and
   `defer_loading` on tools (the tool is sent, loaded up front);
 - `thinking` / `output_config.effort` when the target has no equivalent.
+Images and PDFs for a model known to read text only are refused.
 """
 
 from __future__ import annotations
 
-from model_router.domain.content import Reasoning, RedactedReasoning
+from model_router.domain.content import (
+    Document,
+    Image,
+    Reasoning,
+    RedactedReasoning,
+    ToolResult,
+)
 from model_router.domain.request import ReasoningConfig, Request, WireProtocol
 from model_router.errors import UnsupportedFeature
 from model_router.providers.base import Target
@@ -78,6 +85,20 @@ def foreign_hints(request: Request, protocol: WireProtocol) -> None:
         isinstance(t, dict) and t.get("defer_loading") for t in tools
     ):
         note(request, "tools.defer_loading")
+
+
+def refuse_images(request: Request) -> None:
+    """Refuse images and PDFs, for a model known to read text only."""
+    for message in request.messages:
+        for part in message.parts:
+            inner = part.content if isinstance(part, ToolResult) else [part]
+            for item in inner:
+                if isinstance(item, Image) or (isinstance(item, Document) and item.text is None):
+                    kind = "an image" if isinstance(item, Image) else "a PDF document"
+                    raise UnsupportedFeature(
+                        f"messages: this model reads text only and cannot take {kind}",
+                        param="messages",
+                    )
 
 
 EFFORTS = ("minimal", "low", "medium", "high")

@@ -53,6 +53,8 @@ MAX_USER = 64
 
 def body_from_request(request: Request, target: Target | None = None) -> Json:
     hints.foreign_hints(request, "openai")
+    if target is not None and target.reads_images is False:
+        hints.refuse_images(request)
     body: Json = {"model": request.model, "messages": messages_of(request.messages)}
     limit = hints.output_limit(request, target) if target else request.max_output_tokens
     fields: Json = {

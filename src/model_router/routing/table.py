@@ -147,6 +147,7 @@ class RoutingTable:
                     max_output_tokens=target.max_output_tokens,
                     context_window=target.context_window,
                     extra_body=target.extra_body,
+                    reads_images=target.reads_images,
                 )
             model = self._as_route(info, spec, target)
             deployments.append(
