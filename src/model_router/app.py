@@ -34,6 +34,7 @@ from model_router.api.routes import (
 )
 from model_router.api.routes import dashboard as dashboard_route
 from model_router.api.routes import metrics as metrics_route
+from model_router.api.routes.serving import install_body_schemas
 from model_router.cache.service import ResponseCache
 from model_router.costs.models import Catalogue
 from model_router.db.engine import make_engine
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
         lifespan=lifespan,
     )
     errors.install(app)
+    install_body_schemas(app, [*chat.BODIES, *messages.BODIES])
     for module in (health, chat, messages, models, analytics, analytics_routing):
         app.include_router(module.router)
     for module in (admin_experiments, feedback):

@@ -11,30 +11,25 @@ share `serving.py` with the other front doors' routes.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from model_router.api.deps import AppState, CurrentKey, State
-from model_router.api.routes.serving import respond, serve_fast
+from model_router.api.routes.serving import body_schema, respond, serve_fast
 from model_router.frontdoors.openai_chat import OpenAIChatDoor
 from model_router.schemas.chat import ChatCompletionRequest
 
 router = APIRouter(tags=["chat"])
 
-_BODY_SCHEMA = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-_DEFS = _BODY_SCHEMA.pop("$defs", {})
 DOOR = OpenAIChatDoor()  # stateless
+BODIES: list[type[BaseModel]] = [ChatCompletionRequest]  # for the OpenAPI document
 
 
 @router.post(
     "/v1/chat/completions",
     summary="Create a chat completion (OpenAI-compatible)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _BODY_SCHEMA}},
-        }
-    },
+    openapi_extra=body_schema(ChatCompletionRequest),
 )
 async def chat_completions(request: Request, key: CurrentKey, state: State) -> Response:
     return await respond(DOOR, request.headers, request.stream(), key, state)

@@ -11,12 +11,13 @@ error after a stream started is an `event: error` frame.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from model_router.api.deps import AppState, State, api_key_in
 from model_router.api.errors import door_error_response, unexpected_error_response
-from model_router.api.routes.serving import read_json_object, respond, serve_fast
+from model_router.api.routes.serving import body_schema, read_json_object, respond, serve_fast
 from model_router.errors import RouterError
 from model_router.frontdoors.anthropic_messages import MessagesDoor
 from model_router.jsonutil import dumps
@@ -24,18 +25,13 @@ from model_router.schemas.anthropic import CountTokensRequest, MessagesRequest
 
 router = APIRouter(tags=["messages"])
 DOOR = MessagesDoor()  # stateless
-
-
-def _body(schema: type[MessagesRequest] | type[CountTokensRequest]) -> dict[str, object]:
-    found = schema.model_json_schema(ref_template="#/components/schemas/{model}")
-    found.pop("$defs", None)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": found}}}}
+BODIES: list[type[BaseModel]] = [MessagesRequest, CountTokensRequest]  # for the OpenAPI document
 
 
 @router.post(
     "/v1/messages",
     summary="Create a message (Anthropic Messages API)",
-    openapi_extra=_body(MessagesRequest),
+    openapi_extra=body_schema(MessagesRequest),
 )
 async def create_message(request: Request, state: State) -> Response:
     try:
@@ -54,7 +50,7 @@ async def fast_messages(state: AppState, scope: Scope, receive: Receive, send: S
 @router.post(
     "/v1/messages/count_tokens",
     summary="Count a Messages request's input tokens (Anthropic Messages API)",
-    openapi_extra=_body(CountTokensRequest),
+    openapi_extra=body_schema(CountTokensRequest),
 )
 async def count_tokens(request: Request, state: State) -> Response:
     """Anthropic's own count for a model it serves, else an estimate (see

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -23,6 +25,34 @@ from model_router.frontdoors.base import Door
 from model_router.jsonutil import JSONDecodeError, loads
 
 MAX_JSON_DEPTH = 64
+
+_REFS = "#/components/schemas/{model}"
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` giving a route `model` as its JSON request body; the
+    schemas it nests are the document's components (`install_body_schemas`)."""
+    schema = model.model_json_schema(ref_template=_REFS)
+    schema.pop("$defs", None)
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def install_body_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Add the schemas the bodies of `models` nest to the app's OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                nested = model.model_json_schema(ref_template=_REFS).get("$defs", {})
+                for name, schema in nested.items():
+                    schemas.setdefault(name, schema)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def read_json_object(
