@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
+from decimal import Decimal
 from typing import Any
 
+import anthropic
 import httpx
 
 
@@ -44,3 +47,19 @@ def request_detail(client: httpx.Client, request_id: str, timeout: float = 3.0) 
 def sse_lines(response: httpx.Response) -> list[str]:
     """The `data:` payloads of an SSE response, in order."""
     return [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+
+
+def anthropic_client(url: str, key: str, **kwargs: Any) -> anthropic.Anthropic:
+    """The Anthropic SDK, unchanged, on the router (no retries: tests see every error)."""
+    return anthropic.Anthropic(base_url=url, api_key=key, max_retries=0, **kwargs)
+
+
+def latest_rows(client: httpx.Client, count: int = 1) -> list[dict[str, Any]]:
+    """The analytics detail of the caller's `count` latest requests, newest first
+    (numbers with a fraction as Decimal, exactly as sent)."""
+    listed = client.get("/v1/analytics/requests", params={"per_page": count})
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()["requests"]
+    assert len(rows) == count, rows
+    details = [client.get(f"/v1/analytics/requests/{row['id']}") for row in rows]
+    return [json.loads(d.text, parse_float=Decimal) for d in details]

@@ -30,11 +30,13 @@ from model_router.api.routes import (
     embeddings,
     feedback,
     health,
+    messages,
     models,
     responses,
 )
 from model_router.api.routes import dashboard as dashboard_route
 from model_router.api.routes import metrics as metrics_route
+from model_router.api.routes.serving import install_body_schemas
 from model_router.cache.service import ResponseCache
 from model_router.costs.models import Catalogue
 from model_router.db.engine import make_engine
@@ -52,6 +54,7 @@ from model_router.services.keys import KeyCache, ensure_key
 from model_router.services.log_maintenance import LogMaintenance
 from model_router.services.request_log import RequestLog
 from model_router.services.responses_store import ResponseStore
+from model_router.services.token_count import TokenCounting
 from model_router.services.webhooks.dispatcher import Dispatcher, webhook_policy
 from model_router.settings import Settings
 
@@ -67,8 +70,15 @@ async def _refresh_catalogue(catalogue: Catalogue, every: float) -> None:
             log.warning("catalogue refresh failed: %s", exc)
 
 
+FAST_PATHS = {
+    "/v1/chat/completions": chat.fast_chat_completions,
+    "/v1/messages": messages.fast_messages,
+}
+"""POST endpoints served as plain ASGI (the hot path), before FastAPI."""
+
+
 class Gateway:
-    """The ASGI app: the chat endpoint directly, everything else through FastAPI."""
+    """The ASGI app: the model-call endpoints directly, everything else through FastAPI."""
 
     def __init__(self, api: FastAPI) -> None:
         self.api = api
@@ -76,17 +86,17 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
-            and scope["path"] == "/v1/chat/completions"
             and scope["method"] == "POST"
+            and (endpoint := FAST_PATHS.get(scope["path"])) is not None
         ):
             state: AppState | None = getattr(self.api.state, "router", None)
             if state is not None:
                 tracing = state.ops.tracing
                 if tracing is None:
-                    await chat.fast_chat_completions(state, scope, receive, send)
+                    await endpoint(state, scope, receive, send)
                     return
                 with tracing.request_span(Headers(scope=scope)):
-                    await chat.fast_chat_completions(state, scope, receive, send)
+                    await endpoint(state, scope, receive, send)
                 return
         await self.api(scope, receive, send)
 
@@ -198,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             webhooks=webhooks,
             learned=learned,
             responses=stored_responses,
+            token_counting=TokenCounting(router, pool),
         )
         install_drain(ops.begin_drain, settings.shutdown_drain_seconds)
         # Everything built so far lives for the whole process: keep it out of the
@@ -231,7 +242,17 @@ def create_app(settings: Settings | None = None) -> Gateway:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, chat, responses, embeddings, models, analytics, analytics_routing):
+    install_body_schemas(app, [*chat.BODIES, *messages.BODIES])
+    for module in (
+        health,
+        chat,
+        messages,
+        responses,
+        embeddings,
+        models,
+        analytics,
+        analytics_routing,
+    ):
         app.include_router(module.router)
     for module in (admin_experiments, feedback):
         app.include_router(module.router)

@@ -104,11 +104,13 @@ class Call:
             total_tokens=usage.total_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             cache_write_tokens=usage.cache_write_tokens,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens,
             reasoning_tokens=usage.reasoning_tokens,
             input_price_per_1m_tokens=rates.input if rates else None,
             output_price_per_1m_tokens=rates.output if rates else None,
             cached_input_price_per_1m_tokens=rates.cached_input if rates else None,
             cache_write_price_per_1m_tokens=rates.cache_write if rates else None,
+            cache_write_1h_price_per_1m_tokens=rates.cache_write_1h if rates else None,
             input_cost_usd=price_cost.input_usd if price_cost else None,
             output_cost_usd=price_cost.output_usd if price_cost else None,
             total_cost_usd=price_cost.total_usd if price_cost else None,
@@ -132,4 +134,7 @@ class Call:
             experiment_id=self.experiment_id,
             variant=self.variant,
             front_door=self.front_door,
+            dropped_hints=list(self.request.dropped)
+            if self.request and self.request.dropped
+            else None,
         )

@@ -56,3 +56,28 @@ def test_every_analytics_curl_example_answers_200(router: Router, example: Curl)
     assert response.status_code == 200, f"{example.path}: {response.text}"
     assert response.headers["content-type"] == "application/json"
     assert isinstance(response.json(), dict | list)
+
+
+def _messages_examples() -> list[Curl]:
+    text = API_DOC.read_text()
+    section = text[text.index("\n## Anthropic Messages API\n") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return [c for block in blocks for c in curls(block)]
+
+
+MESSAGES_EXAMPLES = _messages_examples()
+
+
+@pytest.mark.parametrize("example", MESSAGES_EXAMPLES, ids=[c.path for c in MESSAGES_EXAMPLES])
+def test_every_messages_curl_example_answers_200(router: Router, example: Curl) -> None:
+    key = router.new_key(name="docs")
+    headers = {k: v.replace("$ROUTER_KEY", key) for k, v in example.headers.items()}
+    with router.client() as client:
+        response = client.post(example.path, json=example.body, headers=headers)  # curl -d: POST
+    assert response.status_code == 200, f"{example.path}: {response.text}"
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_the_messages_reference_shows_both_endpoints() -> None:
+    assert {c.path for c in MESSAGES_EXAMPLES} == {"/v1/messages", "/v1/messages/count_tokens"}

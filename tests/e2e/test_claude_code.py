@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pytest
 
 from model_router.app import create_app
 from tests.conftest import Router
+from tests.e2e.recorded import assert_recorded
 from tests.mocks.server import ServerThread
 
 CLAUDE = Path(__file__).parent / "clients" / "node_modules" / ".bin" / "claude"
@@ -70,41 +69,6 @@ def _run_claude(base_url: str, key: str, model: str, workdir: Path, home: Path) 
     return result
 
 
-def _rows(client: httpx.Client, expected: int) -> list[dict[str, Any]]:
-    """The key's request rows, once the log has written them all."""
-    deadline = time.monotonic() + 20
-    while True:
-        page = client.get("/v1/analytics/requests", params={"per_page": 50})
-        assert page.status_code == 200, page.text
-        rows: list[dict[str, Any]] = page.json()["requests"]
-        if len(rows) >= expected or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.05)
-
-
-def _price(client: httpx.Client, model: str) -> tuple[Decimal, Decimal]:
-    catalogue = client.get("/v1/analytics/models")
-    assert catalogue.status_code == 200, catalogue.text
-    (entry,) = [m for m in catalogue.json() if m["name"] == model]
-    return (
-        Decimal(str(entry["input_price_per_1m_tokens"])),
-        Decimal(str(entry["output_price_per_1m_tokens"])),
-    )
-
-
-def _assert_recorded(client: httpx.Client, model: str, provider: str) -> None:
-    rows = _rows(client, 2)
-    assert len(rows) == 2, rows  # the Read call and the answer after the tool result
-    input_rate, output_rate = _price(client, model)
-    for row in rows:
-        assert row["status"] == "success", row
-        assert (row["model"], row["provider"], row["front_door"]) == (model, provider, "messages")
-        assert row["is_stream"] is True  # Claude Code always streams
-        expected = (row["input_tokens"] * input_rate + row["output_tokens"] * output_rate) / 10**6
-        assert row["input_tokens"] > 0 and row["output_tokens"] > 0
-        assert Decimal(str(row["total_cost_usd"])) == expected
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> tuple[Path, Path]:
     work, home = tmp_path / "work", tmp_path / "home"
@@ -126,7 +90,9 @@ def test_claude_code_uses_its_read_tool_through_the_router_on_an_anthropic_model
     assert all("claude-code-20250219" in r.headers.get("anthropic-beta", "") for r in sent)
     assert all("context_management" in r.body for r in sent)
     with router.client(key) as client:
-        _assert_recorded(client, "claude-sonnet-4-5", "anthropic")
+        assert_recorded(
+            client, calls=2, model="claude-sonnet-4-5", provider="anthropic", front_door="messages"
+        )
 
 
 def test_claude_code_runs_on_an_openai_model_behind_an_alias_of_its_model_name(
@@ -149,4 +115,6 @@ def test_claude_code_runs_on_an_openai_model_behind_an_alias_of_its_model_name(
         with httpx.Client(
             base_url=server.url, headers={"authorization": f"Bearer {key}"}, timeout=30
         ) as client:
-            _assert_recorded(client, "gpt-4o-mini", "openai")
+            assert_recorded(
+                client, calls=2, model="gpt-4o-mini", provider="openai", front_door="messages"
+            )

@@ -1,6 +1,7 @@
 """Property-based fuzzing of every endpoint in the router's own OpenAPI schema
 (`/openapi.json`, so endpoints added later are covered too), with an admin key
-and with a normal key: no 5xx, every error in OpenAI's shape, and responses
+and with a normal key: no 5xx, every error in its API's shape (Anthropic's on
+`/v1/messages`, OpenAI's elsewhere), and responses
 that match the schema.
 
 The fuzzing runs against a router of its own on a fresh database, so what it
@@ -65,19 +66,31 @@ def _seed(url: str) -> tuple[str, str]:
     return asyncio.run(run())
 
 
-def _openai_error_shape(response: Any) -> str | None:
-    """None if the response is a success or an error in OpenAI's shape."""
+def _error_shape(response: Any, path: str) -> str | None:
+    """None if the response is a success or an error in its API's shape:
+    Anthropic's on the Messages API, OpenAI's everywhere else."""
     if response.status_code < 400:
         return None
     try:
         body = response.json()
     except ValueError:
         return f"{response.status_code} with a body that is not JSON: {response.text[:200]!r}"
+    if path.startswith("/v1/messages"):
+        return _anthropic_error_shape(response.status_code, body)
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or set(error) != {"message", "type", "param", "code"}:
         return f"{response.status_code} not in OpenAI's error shape: {str(body)[:300]}"
     if not isinstance(error["message"], str) or not error["message"]:
         return f"{response.status_code} with an empty message: {body}"
+    return None
+
+
+def _anthropic_error_shape(status: int, body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    if body.get("type") != "error" or not isinstance(error, dict):
+        return f"{status} not in Anthropic's error shape: {str(body)[:300]}"
+    if not isinstance(error.get("type"), str) or not error.get("message"):
+        return f"{status} without an error type and message: {body}"
     return None
 
 
@@ -112,7 +125,7 @@ def _fuzz(operation: Any, url: str, key: str, label: str, failures: list[str]) -
     def fuzz(case: Any) -> None:
         response = case.call(base_url=url, headers=headers, timeout=15)
         problems = []
-        if shape := _openai_error_shape(response):
+        if shape := _error_shape(response, operation.path):
             problems.append(shape)
         try:
             case.validate_response(

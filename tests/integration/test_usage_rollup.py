@@ -210,7 +210,12 @@ async def test_the_migration_backfills_rows_already_logged(
     # alembic runs its own event loop: keep it off this one.
     await anyio.to_thread.run_sync(command.downgrade, config, "0005")
     # The table as it was at 0005: without the columns later migrations add.
-    later = {"front_door"}
+    later = {
+        "front_door",
+        "dropped_hints",
+        "cache_write_1h_tokens",
+        "cache_write_1h_price_per_1m_tokens",
+    }
     at_0005 = Table(
         "requests",
         MetaData(),

@@ -3,6 +3,8 @@ translated from the neutral request) and the answer read back, on captured paylo
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from model_router.domain.content import (
 from model_router.domain.request import NamedTool, OutputFormat, ReasoningConfig, Request, Tool
 from model_router.domain.usage import Usage
 from model_router.errors import UnsupportedFeature
+from model_router.frontdoors.anthropic_messages import MessagesDoor
 from model_router.frontdoors.openai_chat_translate import to_request as door_request
 from model_router.providers.base import Target
 from model_router.providers.openai_body import body_from_request
@@ -67,6 +70,7 @@ def neutral(**fields: Any) -> Request:
 
 def test_a_neutral_request_is_translated_to_chat_completions() -> None:
     request = neutral(
+        model="o4-mini",
         messages=[
             Message("system", [Text("Be terse.")]),
             Message("user", [Text("What is in "), Image(data="iVBOR", media_type="image/png")]),
@@ -85,7 +89,7 @@ def test_a_neutral_request_is_translated_to_chat_completions() -> None:
         reasoning=ReasoningConfig(effort="low", budget_tokens=2000),
     )
     assert body_from_request(request) == {
-        "model": "claude-x",
+        "model": "o4-mini",
         "messages": [
             {"role": "system", "content": "Be terse."},
             {
@@ -219,3 +223,43 @@ def test_a_chunk_becomes_stream_events() -> None:
         Finish("stop"),
         UsageReport(Usage(input_tokens=1, output_tokens=2)),
     ]
+
+
+CLAUDE_CODE = Path(__file__).parents[1] / "fixtures" / "claude_code"
+
+
+def claude_code_request(name: str) -> Request:
+    body = json.loads((CLAUDE_CODE / name).read_text())
+    return MessagesDoor().to_request(body, {"anthropic-beta": "context-management-2025-06-27"})
+
+
+def test_claude_code_hints_are_dropped_for_a_model_without_reasoning() -> None:
+    request = claude_code_request("read_tool_followup_request.json")
+    payload = body_from_request(request, Target("gpt-4o-mini", max_output_tokens=16_384))
+    assert payload["max_completion_tokens"] == 16_384
+    assert "reasoning_effort" not in payload and "user" not in payload
+    assert all("cache_control" not in json.dumps(m) for m in payload["messages"])
+    assert set(request.dropped) == {
+        "max_tokens clamped to 16384",
+        "metadata.user_id (longer than 64 characters)",
+        "thinking",
+        "thinking blocks of earlier turns",
+        "context_management",
+        "cache_control",
+    }
+
+
+def test_a_thinking_budget_becomes_reasoning_effort_for_a_reasoning_model() -> None:
+    request = claude_code_request("read_tool_followup_request.json")  # budget 31,999
+    payload = body_from_request(request, Target("o4-mini", max_output_tokens=100_000))
+    assert payload["reasoning_effort"] == "high"
+    assert payload["max_completion_tokens"] == 32_000
+    assert "thinking" not in request.dropped
+
+
+def test_a_server_tool_is_refused_by_an_openai_model() -> None:
+    request = neutral(
+        tools=[Tool("web_search", builtin=Opaque("anthropic", "web_search_20250305", {}))]
+    )
+    with pytest.raises(UnsupportedFeature, match="web_search_20250305"):
+        body_from_request(request, Target("gpt-4o-mini"))

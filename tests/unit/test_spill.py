@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
+
 from model_router.db.records import RequestRecord
 from model_router.services.request_log import TABLE
 from model_router.services.spill import RowCodec, SpillFiles, default_spill_base, spill_directory
@@ -44,6 +46,30 @@ def test_a_line_spilled_before_a_column_existed_gets_its_default() -> None:
     line = codec.encode(_row()).replace(b',"front_door":"chat_completions"', b"")
     assert b"front_door" not in line
     assert codec.decode(line).front_door == "chat_completions"
+
+
+def test_a_line_spilled_before_dropped_hints_and_1h_cache_writes_loads() -> None:
+    codec = RowCodec(TABLE)
+    values = orjson.loads(codec.encode(_row()))
+    for name in ("dropped_hints", "cache_write_1h_tokens", "cache_write_1h_price_per_1m_tokens"):
+        del values[name]
+    back = codec.decode(orjson.dumps(values))
+    assert back.dropped_hints is None
+    assert back.cache_write_1h_tokens == 0
+    assert back.cache_write_1h_price_per_1m_tokens is None
+
+
+def test_dropped_hints_and_1h_cache_writes_survive_a_spill() -> None:
+    codec = RowCodec(TABLE)
+    row = _row(
+        dropped_hints=["thinking.budget_tokens"],
+        cache_write_1h_tokens=400,
+        cache_write_1h_price_per_1m_tokens=Decimal("6"),
+    )
+    back = codec.decode(codec.encode(row))
+    assert back.dropped_hints == ["thinking.budget_tokens"]
+    assert back.cache_write_1h_tokens == 400
+    assert back.cache_write_1h_price_per_1m_tokens == Decimal("6")
 
 
 def test_integers_past_64_bits_in_messages_are_kept() -> None:

@@ -22,6 +22,7 @@ from model_router.services.experiments import Experiments
 from model_router.services.keys import KeyCache
 from model_router.services.request_log import RequestLog
 from model_router.services.responses_store import ResponseStore
+from model_router.services.token_count import TokenCounting
 from model_router.services.webhooks import Dispatcher
 from model_router.settings import Settings
 
@@ -45,6 +46,7 @@ class AppState:
     webhooks: Dispatcher
     learned: LearnedRouting
     responses: ResponseStore
+    token_counting: TokenCounting
 
 
 async def get_state(request: Request) -> AppState:

@@ -1,5 +1,6 @@
-"""The one place errors become HTTP responses, always in OpenAI's error shape:
-`{"error": {"message", "type", "param", "code"}}`.
+"""The one place errors become HTTP responses: in OpenAI's error shape
+(`{"error": {"message", "type", "param", "code"}}`) by default, in a front
+door's own shape (`door.error_body`) on that door's routes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from model_router.errors import RouterError
+from model_router.frontdoors.base import Door
 from model_router.frontdoors.openai_chat import error_json
 from model_router.jsonutil import dumps
 
@@ -49,6 +51,23 @@ def router_error_response(exc: RouterError) -> Response:
     )
 
 
+def door_error_response(exc: RouterError, door: Door | None = None) -> Response:
+    """`exc` in the door's error shape (OpenAI's without a door)."""
+    if door is None:
+        return router_error_response(exc)
+    return Response(
+        door.error_body(exc),
+        status_code=exc.status_code,
+        media_type="application/json",
+        headers=exc.headers,
+    )
+
+
+class _Unavailable(RouterError):
+    status_code = 503
+    error_type = "service_unavailable"
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """The router's own database could not be reached (not a bug: a 503)."""
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
@@ -56,18 +75,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def unexpected_error_response(exc: Exception) -> Response:
+def unexpected_error_response(exc: Exception, door: Door | None = None) -> Response:
     if database_unavailable(exc):
         log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
-        return error_response(
-            503,
+        error: RouterError = _Unavailable(
             "The router's database is unavailable; try again shortly.",
-            "service_unavailable",
             code="database_unavailable",
             headers={"retry-after": "1"},
         )
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "Internal error in the router.", "server_error")
+    else:
+        log.exception("unhandled error", exc_info=exc)
+        error = RouterError("Internal error in the router.")
+    return door_error_response(error, door)
 
 
 async def _router_error(_request: Request, exc: Exception) -> Response:

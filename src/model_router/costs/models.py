@@ -48,6 +48,7 @@ def price_of(row: Model) -> Price | None:
         output=row.output_price_per_1m_tokens,
         cached_input=row.cached_input_price_per_1m_tokens,
         cache_write=row.cache_write_price_per_1m_tokens,
+        cache_write_1h=row.cache_write_1h_price_per_1m_tokens,
     )
     if base.input is None and base.output is None:
         return None
@@ -58,6 +59,7 @@ def price_of(row: Model) -> Price | None:
             output=row.tier_output_price_per_1m_tokens or base.output,
             cached_input=row.tier_cached_input_price_per_1m_tokens or base.cached_input,
             cache_write=row.tier_cache_write_price_per_1m_tokens or base.cache_write,
+            cache_write_1h=row.tier_cache_write_1h_price_per_1m_tokens or base.cache_write_1h,
         )
     return Price(
         base=base,
@@ -153,6 +155,9 @@ class Catalogue:
                     max_output_tokens=row.max_output_tokens,
                     context_window=row.context_window,
                     extra_body=dict(row.upstream_params or {}),
+                    reads_images=None
+                    if capabilities == UNKNOWN_CAPABILITIES
+                    else "vision" in capabilities,
                 ),
                 price=price_of(row),
                 price_source=row.price_source,

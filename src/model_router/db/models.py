@@ -99,6 +99,13 @@ class Model(Base):
     tier_cache_write_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
         Money(), nullable=True
     )
+    # One-hour cache writes (Anthropic's `ttl: "1h"`), when priced apart.
+    cache_write_1h_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
+        Money(), nullable=True
+    )
+    tier_cache_write_1h_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
+        Money(), nullable=True
+    )
     # Time-of-day rates: {"windows": [["01:00", "04:00"]], "input": "0.3", ...} (UTC).
     peak_pricing: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     # Fields merged into every upstream request for this model (aliases).
@@ -176,6 +183,13 @@ class Request(Base):
     # Which API the call came through (issue 16): chat_completions, messages, ...
     front_door: Mapped[str] = mapped_column(
         String(30), default="chat_completions", server_default="chat_completions"
+    )
+    # Hints a translation dropped or clamped (`Request.dropped`), and one-hour
+    # cache writes (part of cache_write_tokens) with the rate they were charged at.
+    dropped_hints: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    cache_write_1h_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cache_write_1h_price_per_1m_tokens: Mapped[Decimal | None] = mapped_column(
+        Money(), nullable=True
     )
 
 

@@ -83,6 +83,9 @@ class RequestRecord:
     saved_cost_usd: Decimal | None = None
     experiment_id: uuid.UUID | None = None
     variant: str | None = None
+    dropped_hints: list[str] | None = None
+    cache_write_1h_tokens: int = 0
+    cache_write_1h_price_per_1m_tokens: Decimal | None = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> RequestRecord:

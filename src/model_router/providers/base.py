@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from model_router.domain.completion import Completion, StreamEvent
 from model_router.domain.embeddings import EmbeddingRequest, Embeddings
@@ -37,6 +37,9 @@ class Target:
     context_window: int | None = None
     # Fields added to the upstream body (e.g. DeepSeek's `thinking` for an alias).
     extra_body: Mapping[str, Any] = field(default_factory=dict)
+    # False for a model known to read text only (images and PDFs are refused
+    # when translating); None when unknown (sent, the upstream decides).
+    reads_images: bool | None = None
 
 
 class Provider(Protocol):
@@ -64,6 +67,16 @@ class EmbeddingProvider(Provider, Protocol):
     endpoint cannot take, such as token arrays for Gemini."""
 
     async def embed(self, request: EmbeddingRequest, target: Target) -> Embeddings: ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """An adapter whose upstream counts a request's input tokens itself
+    (Anthropic's `POST /v1/messages/count_tokens`), given the client's body."""
+
+    async def count_tokens(
+        self, body: dict[str, Any], headers: Mapping[str, str], target: Target
+    ) -> int: ...
 
 
 class ProviderFactory(Protocol):

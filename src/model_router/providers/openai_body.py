@@ -11,13 +11,18 @@ front door, e.g. Anthropic Messages, asking an OpenAI-compatible model).
   refused (`UnsupportedFeature`, param "messages").
 - Reasoning (thinking) from earlier turns is not sent back: Chat Completions
   has no field for it. `cache_control` hints are dropped.
-- `max_output_tokens` -> `max_completion_tokens`; `reasoning.effort` ->
-  `reasoning_effort` (a thinking budget alone is dropped); `output_format` ->
-  `response_format`.
+- `max_output_tokens` -> `max_completion_tokens`, clamped to the model's
+  output limit; `output_format` -> `response_format`.
+- Reasoning (an effort, a thinking budget, adaptive thinking) ->
+  `reasoning_effort` (`hints.effort`) for reasoning models only
+  (`REASONING_MODELS`, by upstream name); for others it is dropped.
+- `user` longer than `MAX_USER` characters is dropped. Every hint dropped or
+  clamped is noted in `request.dropped` (`hints`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,23 +40,34 @@ from model_router.domain.content import (
 )
 from model_router.domain.request import NamedTool, OutputFormat, Request, Tool
 from model_router.errors import UnsupportedFeature
+from model_router.providers import hints
+from model_router.providers.base import Target
 
 Json = dict[str, Any]
 
+REASONING_MODELS = re.compile(r"^(o\d|gpt-5)")
+"""Upstream model names that take `reasoning_effort` (OpenAI's o-series, GPT-5)."""
+MAX_USER = 64
+"""The longest `user` sent (OpenAI's `safety_identifier` takes 64 characters)."""
 
-def body_from_request(request: Request) -> Json:
+
+def body_from_request(request: Request, target: Target | None = None) -> Json:
+    hints.foreign_hints(request, "openai")
+    if target is not None and target.reads_images is False:
+        hints.refuse_images(request)
     body: Json = {"model": request.model, "messages": messages_of(request.messages)}
+    limit = hints.output_limit(request, target) if target else request.max_output_tokens
     fields: Json = {
-        "max_completion_tokens": request.max_output_tokens,
+        "max_completion_tokens": limit,
         "temperature": request.temperature,
         "top_p": request.top_p,
         "stop": list(request.stop) or None,
         "seed": request.seed,
-        "user": request.user,
+        "user": hints.user_id(request, MAX_USER),
         "presence_penalty": request.presence_penalty,
         "frequency_penalty": request.frequency_penalty,
         "parallel_tool_calls": request.parallel_tool_calls,
-        "reasoning_effort": request.reasoning.effort if request.reasoning else None,
+        "reasoning_effort": _reasoning_effort(request, target),
     }
     body.update({k: v for k, v in fields.items() if v is not None})
     if request.tools:
@@ -64,6 +80,17 @@ def body_from_request(request: Request) -> Json:
     if request.output_format is not None:
         body["response_format"] = response_format(request.output_format)
     return body
+
+
+def _reasoning_effort(request: Request, target: Target | None) -> str | None:
+    asked = hints.asked_reasoning(request)
+    if asked is None:
+        return None
+    name = target.upstream_model if target else request.model
+    if not REASONING_MODELS.match(name):
+        hints.note(request, asked)
+        return None
+    return hints.effort(request.reasoning)
 
 
 def tool_json(tool: Tool) -> Json:

@@ -62,7 +62,7 @@ def to_request(request: Request, target: Target, *, stream: bool) -> dict[str, A
     if native is not None and native.protocol == "openai":
         payload = {k: v for k, v in native.body.items() if k not in ROUTER_FIELDS}
     else:
-        payload = body_from_request(request)
+        payload = body_from_request(request, target)
     payload.update(target.extra_body)
     payload["model"] = target.upstream_model
     if stream:

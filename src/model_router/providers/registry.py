@@ -16,6 +16,7 @@ from model_router.providers.base import (
     Provider,
     ProviderConfig,
     ProviderFactory,
+    TokenCounter,
 )
 from model_router.providers.gemini import GeminiProvider
 from model_router.providers.http import Client
@@ -29,6 +30,12 @@ ADAPTERS: dict[Protocol_, ProviderFactory] = {
 
 # The protocols with an embeddings endpoint (their adapters have `embed`).
 EMBEDDING_PROTOCOLS: frozenset[Protocol_] = frozenset({"openai", "gemini"})
+
+
+def token_counter(provider: Provider) -> TokenCounter | None:
+    """The adapter, if its upstream counts tokens itself (a traced adapter's inner one)."""
+    inner = getattr(provider, "inner", provider)
+    return inner if isinstance(inner, TokenCounter) else None
 
 
 def make_client(*, connect_timeout: float, read_timeout: float, max_connections: int) -> Client:

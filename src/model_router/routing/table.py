@@ -9,6 +9,7 @@ named `<provider>/<model>`.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +23,9 @@ from model_router.routing.deployments import Deployment, DeploymentState, UsageW
 from model_router.routing.health import DeploymentStats
 from model_router.routing.route import Route
 from model_router.settings import Settings
+
+_DATED = re.compile(r"-\d{8}$")
+"""A snapshot date at the end of a model id (`-20251001`)."""
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +147,7 @@ class RoutingTable:
                     max_output_tokens=target.max_output_tokens,
                     context_window=target.context_window,
                     extra_body=target.extra_body,
+                    reads_images=target.reads_images,
                 )
             model = self._as_route(info, spec, target)
             deployments.append(
@@ -181,9 +186,17 @@ class RoutingTable:
         )
 
     def get(self, name: str) -> Route:
-        """The route of a model name; unknown names raise ModelNotFound."""
+        """The route of a model name; unknown names raise ModelNotFound.
+
+        A name known neither to the file nor to the catalogue that ends in a
+        date (`claude-haiku-4-5-20251001`, as Claude Code sends) is its undated
+        name's route.
+        """
         self._fresh()
         route = self._routes.get(name) or self._defaults.get(name)
+        undated = _DATED.sub("", name) if route is None else name
+        if undated != name and (undated in self._routes or undated in self._catalogue.models):
+            return self.get(undated)
         if route is None:
             info = self._catalogue.resolve(name)
             route = Route(name, [self._default(name, info)])

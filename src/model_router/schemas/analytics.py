@@ -280,8 +280,12 @@ class RequestDetail(_Out):
     # The caller's tags (issue 6): `metadata` and `x-router-tags`, and the body's `user`.
     tags: dict[str, str] | None = None
     end_user: str | None = None
-    # Which API the call came through (issue 16).
+    # Which API the call came through (issue 16), the hints a translation to
+    # the model's protocol dropped or clamped, and one-hour cache writes.
     front_door: str = "chat_completions"
+    dropped_hints: list[str] | None = None
+    cache_write_1h_tokens: int = 0
+    cache_write_1h_price_per_1m_tokens: Usd | None = None
 
 
 # --- GET /v1/analytics/models --------------------------------------------------

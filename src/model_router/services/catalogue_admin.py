@@ -33,12 +33,14 @@ def _apply_price(row: Model, price: Price | None) -> None:
     row.output_price_per_1m_tokens = base.output if base else None
     row.cached_input_price_per_1m_tokens = base.cached_input if base else None
     row.cache_write_price_per_1m_tokens = base.cache_write if base else None
+    row.cache_write_1h_price_per_1m_tokens = base.cache_write_1h if base else None
     tier = price.tier if price else None
     row.tier_threshold_tokens = price.tier_threshold if price and tier else None
     row.tier_input_price_per_1m_tokens = tier.input if tier else None
     row.tier_output_price_per_1m_tokens = tier.output if tier else None
     row.tier_cached_input_price_per_1m_tokens = tier.cached_input if tier else None
     row.tier_cache_write_price_per_1m_tokens = tier.cache_write if tier else None
+    row.tier_cache_write_1h_price_per_1m_tokens = tier.cache_write_1h if tier else None
     row.peak_pricing = peak_to_json(price.peak if price else None)
 
 

@@ -32,8 +32,9 @@ SECURITY_HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def root() -> RedirectResponse:
+    """The dashboard; a HEAD is a client's connectivity probe (Claude Code sends one)."""
     return RedirectResponse("/dashboard/", status_code=307)
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from model_router.api.deps import CurrentKey, State
-from model_router.api.routes.chat import read_json_object
+from model_router.api.routes.serving import read_json_object
 from model_router.calls import Call
 from model_router.errors import RouterError
 from model_router.frontdoors.openai_embeddings import OpenAIEmbeddingsDoor

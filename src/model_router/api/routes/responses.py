@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from model_router.api.deps import AppState, CurrentKey, State
-from model_router.api.routes.chat import answer, read_json_object
+from model_router.api.routes.serving import answer, read_json_object
 from model_router.calls import Call
 from model_router.domain.content import Json
 from model_router.domain.keys import KeyInfo

@@ -7,7 +7,7 @@ only sends requests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -49,6 +49,7 @@ class AnthropicProvider:
         self._client = client
         # ANTHROPIC_BASE_URL has no /v1, as with the official SDK.
         self._url = config.base_url.rstrip("/") + "/v1/messages"
+        self._count_url = self._url + "/count_tokens"
         self._headers = {
             "content-type": "application/json",
             "anthropic-version": ANTHROPIC_VERSION,
@@ -100,3 +101,20 @@ class AnthropicProvider:
                 yield FLUSH
         if not state.finished:
             raise malformed(name, "the stream ended before message_delta")
+
+    async def count_tokens(
+        self, body: dict[str, Any], headers: Mapping[str, str], target: Target
+    ) -> int:
+        """`POST /v1/messages/count_tokens` upstream: the client's body, model swapped,
+        with its `anthropic-version` and `anthropic-beta`."""
+        sent = dict(self._headers)
+        for name in PASSED_HEADERS:
+            if value := headers.get(name):
+                sent[name] = value
+        payload = {**body, "model": target.upstream_model}
+        name = self.config.name
+        data = await post_json(self._client, name, self._count_url, payload, sent, parse_error)
+        tokens = data.get("input_tokens") if isinstance(data, dict) else None
+        if not isinstance(tokens, int):
+            raise malformed(name, "count_tokens answered without input_tokens")
+        return tokens

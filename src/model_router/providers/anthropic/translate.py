@@ -68,6 +68,7 @@ from model_router.domain.content import (
 )
 from model_router.domain.request import ROUTER_FIELDS, NamedTool, Request, Tool
 from model_router.errors import InvalidRequest, UnsupportedFeature
+from model_router.providers import hints
 from model_router.providers.anthropic.response import (
     STOP_REASONS,
     from_response,
@@ -129,7 +130,7 @@ def to_request(request: Request, target: Target, *, stream: bool) -> Json:
     """The Anthropic Messages body for a request; raises what it cannot express."""
     native = request.native
     if native is not None and native.protocol == "anthropic":
-        return native_body(native.body, target, stream=stream)
+        return native_body(native.body, target, stream=stream, request=request)
     _refuse_unsupported(request)
     system, messages = convert_messages(request.messages)
     schema = _json_schema(request)
@@ -137,7 +138,9 @@ def to_request(request: Request, target: Target, *, stream: bool) -> Json:
         system.append(JSON_OBJECT_INSTRUCTION)
     payload: Json = {
         "model": target.upstream_model,
-        "max_tokens": request.max_output_tokens or target.max_output_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": hints.output_limit(request, target)
+        or target.max_output_tokens
+        or DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
     if system:
@@ -154,9 +157,42 @@ def to_request(request: Request, target: Target, *, stream: bool) -> Json:
     return payload
 
 
-def native_body(body: Json, target: Target, *, stream: bool) -> Json:
-    """The client's own Messages body, with the upstream model (and `stream` as asked)."""
+def _is_unsigned(block: Any) -> bool:
+    return (
+        isinstance(block, dict) and block.get("type") == "thinking" and not block.get("signature")
+    )
+
+
+def _unsigned_thinking(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, list) and any(_is_unsigned(b) for b in content)
+
+
+def _without_unsigned_thinking(message: Any) -> Any:
+    if not _unsigned_thinking(message):
+        return message
+    return {**message, "content": [b for b in message["content"] if not _is_unsigned(b)]}
+
+
+def native_body(
+    body: Json, target: Target, *, stream: bool, request: Request | None = None
+) -> Json:
+    """The client's own Messages body, with the upstream model (and `stream` as
+    asked), `max_tokens` clamped to the model's limit, and without thinking
+    blocks that carry no signature (another provider's reasoning, which
+    Anthropic refuses); both noted in `request.dropped`."""
     payload = {k: v for k, v in body.items() if k not in ROUTER_FIELDS}
+    cap = target.max_output_tokens
+    asked = payload.get("max_tokens")
+    if isinstance(asked, int) and cap is not None and asked > cap:
+        payload["max_tokens"] = cap
+        if request is not None:
+            hints.note(request, f"max_tokens clamped to {cap}")
+    messages = payload.get("messages")
+    if isinstance(messages, list) and any(_unsigned_thinking(m) for m in messages):
+        payload["messages"] = [_without_unsigned_thinking(m) for m in messages]
+        if request is not None:
+            hints.note(request, "thinking blocks without a signature")
     payload.update(target.extra_body)
     payload["model"] = target.upstream_model
     if stream:

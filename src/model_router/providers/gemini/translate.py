@@ -48,9 +48,10 @@ from model_router.domain.content import (
     ToolCall,
     ToolResult,
 )
-from model_router.domain.request import ROUTER_FIELDS, NamedTool, Request
+from model_router.domain.request import ROUTER_FIELDS, NamedTool, ReasoningConfig, Request
 from model_router.domain.usage import Usage
 from model_router.errors import InvalidRequest, UnsupportedFeature
+from model_router.providers import hints
 from model_router.providers.base import Target
 from model_router.providers.gemini.errors import (
     embedded_error,
@@ -117,6 +118,7 @@ THINKING_LEVELS = {
     "medium": "high",
     "high": "high",
     "xhigh": "high",
+    "max": "high",  # Anthropic's output_config.effort
 }
 
 # OpenAI-platform fields with no effect on the reply; anything else unknown is rejected.
@@ -149,6 +151,9 @@ Json = dict[str, Any]
 def to_request(request: Request, target: Target) -> Json:
     """The generateContent body for a request; raises what Gemini cannot express."""
     _check_fields(request)
+    hints.foreign_hints(request, "gemini")
+    if request.user is not None:
+        hints.note(request, "metadata.user_id" if request.front_door == "messages" else "user")
     payload: Json = {"contents": _contents(request.messages)}
     if system := _system_text(request.messages):
         payload["systemInstruction"] = {"parts": [{"text": system}]}
@@ -340,18 +345,12 @@ def _tool_config(request: Request) -> Json | None:
     return {"functionCallingConfig": config}
 
 
-def _output_limit(request: Request, target: Target) -> int | None:
-    """The client's limit, capped at the model's own (Gemini rejects a larger one)."""
-    limit, cap = request.max_output_tokens, target.max_output_tokens
-    return min(limit, cap) if limit is not None and cap is not None else limit
-
-
 def _generation_config(request: Request, target: Target) -> Json:
     config: Json = {
         "temperature": request.temperature,
         "topP": request.top_p,
         "topK": request.top_k,
-        "maxOutputTokens": _output_limit(request, target),
+        "maxOutputTokens": hints.output_limit(request, target),  # Gemini refuses more
         "seed": request.seed,
         "presencePenalty": request.presence_penalty,
         "frequencyPenalty": request.frequency_penalty,
@@ -363,16 +362,28 @@ def _generation_config(request: Request, target: Target) -> Json:
         config["responseMimeType"] = "application/json"
         if output.type == "json_schema" and output.schema is not None:
             config["responseJsonSchema"] = output.schema
-    effort = request.reasoning.effort if request.reasoning else None
-    if effort is not None:
-        level = THINKING_LEVELS.get(effort)
+    if thinking := _thinking_config(request.reasoning):
+        config["thinkingConfig"] = thinking
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _thinking_config(reasoning: ReasoningConfig | None) -> Json | None:
+    """An effort -> `thinkingLevel`; Anthropic's thinking budget -> `thinkingBudget`
+    (adaptive thinking -> -1, Gemini's dynamic budget; disabled -> 0)."""
+    if reasoning is None:
+        return None
+    if reasoning.effort is not None:
+        level = THINKING_LEVELS.get(reasoning.effort)
         if level is None:
             raise InvalidRequest(
                 f"reasoning_effort must be one of {', '.join(THINKING_LEVELS)}",
                 param="reasoning_effort",
             )
-        config["thinkingConfig"] = {"thinkingLevel": level, "includeThoughts": True}
-    return {k: v for k, v in config.items() if v is not None}
+        return {"thinkingLevel": level, "includeThoughts": True}
+    budget = {"adaptive": -1, "disabled": 0}.get(reasoning.mode or "", reasoning.budget_tokens)
+    if budget is None:
+        return None
+    return {"thinkingBudget": budget, "includeThoughts": budget != 0}
 
 
 # -- response -----------------------------------------------------------------------------------

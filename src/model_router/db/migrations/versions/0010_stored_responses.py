@@ -1,7 +1,7 @@
 """stored_responses: the Responses API's conversation state
 
 Revision ID: 0010
-Revises: 0008 (re-chained after 0009 when merged)
+Revises: 0009
 Create Date: 2026-12-02 21:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from model_router.db.types import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

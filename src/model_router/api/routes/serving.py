@@ -1,0 +1,158 @@
+"""What every front door's route shares: read the body, hand the call to the
+completion service, answer whole or streamed, and the plain-ASGI fast path.
+
+Errors raised here are `RouterError`s; `serve_fast` (and the routes that do
+not go through FastAPI's handlers) render them in the door's own shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from model_router.api.deps import AppState, api_key_in
+from model_router.api.errors import door_error_response, unexpected_error_response
+from model_router.calls import Call
+from model_router.domain.keys import KeyInfo
+from model_router.errors import InvalidRequest, PayloadTooLarge, RouterError
+from model_router.frontdoors.base import Door
+from model_router.jsonutil import JSONDecodeError, loads
+
+MAX_JSON_DEPTH = 64
+
+_REFS = "#/components/schemas/{model}"
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` giving a route `model` as its JSON request body; the
+    schemas it nests are the document's components (`install_body_schemas`)."""
+    schema = model.model_json_schema(ref_template=_REFS)
+    schema.pop("$defs", None)
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def install_body_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Add the schemas the bodies of `models` nest to the app's OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                nested = model.model_json_schema(ref_template=_REFS).get("$defs", {})
+                for name, schema in nested.items():
+                    schemas.setdefault(name, schema)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def read_json_object(
+    headers: Mapping[str, str], chunks: AsyncIterator[bytes], limit: int
+) -> dict[str, Any]:
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    raw = bytearray()
+    async for chunk in chunks:
+        raw += chunk
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    try:
+        body = loads(raw)
+    except JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.", code="invalid_json")
+    # Nesting needs brackets: a body with few cannot be too deep, and is not walked.
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > MAX_JSON_DEPTH and _nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidRequest(
+            f"The body is nested more than {MAX_JSON_DEPTH} levels deep.", code="invalid_json"
+        )
+    return body
+
+
+def _nested_deeper_than(value: dict[str, Any], limit: int) -> bool:
+    """Whether objects and arrays nest deeper than `limit` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+async def respond(
+    door: Door,
+    headers: Mapping[str, str],
+    chunks: AsyncIterator[bytes],
+    key: KeyInfo,
+    state: AppState,
+) -> Response:
+    """The call through `door`: a JSON answer, or an SSE stream; errors raise, recorded."""
+    state.ops.saw_key(key)  # rows carry the key's id; metrics and logs show its prefix
+    try:
+        body = await read_json_object(headers, chunks, state.settings.max_request_bytes)
+    except RouterError as exc:
+        state.completions.reject(key, exc, door)
+        raise
+    return await answer(
+        state, Call(key=key, body=body, front_door=door.name, headers=headers), door
+    )
+
+
+async def answer(state: AppState, call: Call, door: Door) -> Response:
+    """The service's answer to `call` as HTTP: server-sent events when the body
+    asks for a stream, else JSON; an error keeps the call's response headers."""
+    try:
+        if call.body.get("stream") is True:
+            frames = await state.completions.stream(call, door)
+            return StreamingResponse(
+                frames,
+                media_type="text/event-stream",
+                headers={
+                    "cache-control": "no-cache",
+                    "x-accel-buffering": "no",
+                    **call.response_headers,
+                },
+            )
+        result = await state.completions.complete(call, door)
+    except RouterError as exc:
+        exc.headers = {**call.response_headers, **exc.headers}
+        raise
+    return Response(result, media_type="application/json", headers=call.response_headers)
+
+
+def headers_of(scope: Scope) -> dict[str, str]:
+    """The request's headers as a dict, read once (ASGI gives names in lower case):
+    a dozen lookups per call, each a scan of the list through Starlette's `Headers`."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def serve_fast(
+    door: Door, state: AppState, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """A door's endpoint as plain ASGI, for the hot path: authenticate, respond,
+    and every error in the door's shape."""
+    headers = headers_of(scope)
+    try:
+        key = await state.keys.authenticate(api_key_in(headers))
+        response = await respond(door, headers, Request(scope, receive).stream(), key, state)
+    except RouterError as exc:
+        response = door_error_response(exc, door)
+    except Exception as exc:
+        response = unexpected_error_response(exc, door)
+    await response(scope, receive, send)
