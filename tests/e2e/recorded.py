@@ -22,15 +22,26 @@ def rows_of(client: httpx.Client, expected: int) -> list[dict[str, Any]]:
 
 
 def assert_recorded(
-    client: httpx.Client, *, calls: int, model: str, provider: str, front_door: str
+    client: httpx.Client,
+    *,
+    calls: int,
+    model: str,
+    provider: str,
+    front_door: str,
+    priced_as: str | None = None,
 ) -> None:
-    """`calls` successful streamed-or-not calls of `model`, each charged exactly
-    its tokens at the catalogue's rates (the mocks report no cache use here)."""
+    """`calls` successful calls of `model`, each charged exactly its tokens at
+    the catalogue's rates of `priced_as` (default: `model`; a routing-file
+    alias is priced as the model it deploys). The mocks report no cache use."""
     rows = rows_of(client, calls)
     assert len(rows) == calls, rows
     catalogue = client.get("/v1/analytics/models")
     assert catalogue.status_code == 200, catalogue.text
-    (entry,) = [m for m in catalogue.json() if (m["provider"], m["model_id"]) == (provider, model)]
+    (entry,) = [
+        m
+        for m in catalogue.json()
+        if (m["provider"], m["model_id"]) == (provider, priced_as or model)
+    ]
     input_rate = Decimal(str(entry["input_price_per_1m_tokens"]))
     output_rate = Decimal(str(entry["output_price_per_1m_tokens"]))
     for row in rows:

@@ -115,6 +115,12 @@ def test_claude_code_runs_on_an_openai_model_behind_an_alias_of_its_model_name(
         with httpx.Client(
             base_url=server.url, headers={"authorization": f"Bearer {key}"}, timeout=30
         ) as client:
+            # The row keeps the public name Claude Code asked for, priced as the model behind it.
             assert_recorded(
-                client, calls=2, model="gpt-4o-mini", provider="openai", front_door="messages"
+                client,
+                calls=2,
+                model="claude-sonnet-4-5",
+                provider="openai",
+                front_door="messages",
+                priced_as="gpt-4o-mini",
             )
