@@ -92,7 +92,9 @@ class Call:
             model=model.name if model else (raw_model if isinstance(raw_model, str) else "")[:200],
             provider=model.provider if model else None,
             prompt_text=self.request.prompt_text() if self.request else "",
-            request_messages=self.body.get("messages"),
+            # What the client sent as its conversation: `messages` (Chat
+            # Completions, Messages) or `input` (Responses, embeddings).
+            request_messages=self.body.get("messages", self.body.get("input")),
             response_text=result.text if result else None,
             reasoning_text=result.reasoning_text if result else None,
             tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]

@@ -283,6 +283,10 @@ def test_built_in_tools_are_refused_but_web_search_is_dropped(
     assert answer.status_code == 200, answer.text
     sent = router.openai.state.last().body
     assert [t["function"]["name"] for t in sent["tools"]] == ["get_weather"]
+    # The request detail says what was dropped, and keeps the input it was given.
+    detail = request_detail(api, _request_id(answer.json()["id"]))
+    assert any("web_search" in hint for hint in detail["dropped_hints"]), detail
+    assert detail["request_messages"] == "hi"
 
 
 def test_an_unknown_previous_response_is_404_and_recorded(api: httpx.Client) -> None:
