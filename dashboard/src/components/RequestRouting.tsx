@@ -3,7 +3,7 @@
 import { ApiError, api, type RouteAttempt, type RoutingDecision } from "../api";
 import { useLoad } from "../hooks";
 import { exactUsd, formatUsd } from "../money";
-import { ErrorBox, formatMs } from "./common";
+import { ErrorBox, Fact, formatMs } from "./common";
 
 export function Attempts({ attempts }: { attempts: RouteAttempt[] }) {
   return (
@@ -86,41 +86,28 @@ export function RoutingDecisionCard({ apiKey, id }: { apiKey: string; id: string
     <section className="card" aria-labelledby="decision-title" data-testid="detail-decision">
       <h3 id="decision-title">Routing decision</h3>
       <dl className="facts facts-wide">
-        <div className="fact">
-          <dt>Pool</dt>
-          <dd className="mono">{d.pool}</dd>
-        </div>
-        <div className="fact">
-          <dt>Task class</dt>
-          <dd className="mono">{d.task_class}</dd>
-        </div>
-        <div className="fact">
-          <dt>Chosen model</dt>
-          <dd className="mono" data-testid="decision-chosen">
-            {d.chosen_model} ({percent(d.probability)}
-            {d.explored ? ", explored" : ""})
-          </dd>
-        </div>
+        <Fact label="Pool">
+          <span className="mono">{d.pool}</span>
+        </Fact>
+        <Fact label="Task class">
+          <span className="mono">{d.task_class}</span>
+        </Fact>
+        <Fact label="Chosen model" testId="decision-chosen">
+          <span className="mono">{d.chosen_model}</span> ({percent(d.probability)}
+          {d.explored ? ", explored" : ""})
+        </Fact>
         {d.answered_by && d.answered_by !== d.chosen_model && (
-          <div className="fact">
-            <dt>Answered by</dt>
-            <dd className="mono">{d.answered_by}</dd>
-          </div>
+          <Fact label="Answered by">
+            <span className="mono">{d.answered_by}</span>
+          </Fact>
         )}
-        <div className="fact">
-          <dt>Default model</dt>
-          <dd className="mono">
-            {d.default_model} ({percent(d.default_probability)})
-          </dd>
-        </div>
-        <div className="fact">
-          <dt>Quality</dt>
-          <dd>{d.quality === null ? "not known yet" : `${d.quality.toFixed(2)} (${d.quality_source})`}</dd>
-        </div>
-        <div className="fact fact-block">
-          <dt>Reason</dt>
-          <dd data-testid="decision-reason">{d.reason}</dd>
-        </div>
+        <Fact label="Default model">
+          <span className="mono">{d.default_model}</span> ({percent(d.default_probability)})
+        </Fact>
+        <Fact label="Quality">{d.quality === null ? "not known yet" : `${d.quality.toFixed(2)} (${d.quality_source})`}</Fact>
+        <Fact label="Reason" testId="decision-reason" block>
+          {d.reason}
+        </Fact>
       </dl>
       <table className="table" data-testid="decision-candidates">
         <caption className="muted small">Candidates</caption>

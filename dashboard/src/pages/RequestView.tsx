@@ -1,6 +1,5 @@
-import type { ReactNode } from "react";
 import { api, frontDoorLabel, frontDoorTitle, type RequestDetail } from "../api";
-import { ErrorBox, Loading, StatusBadge, formatDateTime, formatMs } from "../components/common";
+import { ErrorBox, Fact, Loading, StatusBadge, formatDateTime, formatMs } from "../components/common";
 import { Attempts, RoutingDecisionCard } from "../components/RequestRouting";
 import { useLoad } from "../hooks";
 import { exactUsd, formatInt } from "../money";
@@ -51,14 +50,6 @@ function Messages({ messages }: { messages: unknown }) {
   );
 }
 
-function Fact({ label, children, testId, block }: { label: string; children: ReactNode; testId?: string; block?: boolean }) {
-  return (
-    <div className={block ? "fact fact-block" : "fact"}>
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-    </div>
-  );
-}
 
 // Fields this view shows itself; any other field the API adds (cache, routing,
 // tags, ...) is listed under "More", so new features show up without a release.
