@@ -234,6 +234,13 @@ try {
   check(statuses.every((s) => s === "error"), "only failed requests are listed");
   await shot(page, "07-requests-errors");
 
+  await page.getByTestId("filter-api").selectOption("chat_completions");
+  const chats = (await apiGet(ADMIN_KEY, "/v1/analytics/requests", { ...window30, status: "error", front_door: "chat_completions" })).total;
+  await eventually(() => tableTotal(page), chats, "the API filter counts what the API counts");
+  const apis = await page.locator("[data-testid=requests-table] tbody td[data-label=API]").allTextContents();
+  check(apis.length > 0 && apis.every((a) => a === "Chat"), "the API column says Chat for chat completions");
+  await page.getByTestId("filter-api").selectOption("");
+
   await page.getByTestId("filter-status").selectOption("");
   await page.getByTestId("filter-model").selectOption("gpt-4o-mini");
   const mini = await eventually(() => tableTotal(page), (await apiGet(ADMIN_KEY, "/v1/analytics/requests", { ...window30, model: "gpt-4o-mini" })).total, "the model filter counts what the API counts");
@@ -355,6 +362,12 @@ try {
   }
   await shot(page, "12-keys");
 
+  // --- learned routing (no pools in this router's routing file) ---------------------------------
+  await page.getByRole("link", { name: "Routing" }).click();
+  await page.getByTestId("empty").waitFor();
+  check((await page.getByTestId("empty").textContent()).includes("No learned routing pools"), "without pools the routing page says how to add one");
+  await shot(page, "17-routing");
+
   // --- sign out ---------------------------------------------------------------------------------
   await page.getByTestId("signout").click();
   await page.getByTestId("signin-key").waitFor();
@@ -369,6 +382,7 @@ try {
     const user = await newPage();
     await signIn(user, USER_KEY);
     check((await user.getByRole("link", { name: "Keys" }).count()) === 0, "a normal key has no keys page");
+    check((await user.getByRole("link", { name: "Routing" }).count()) === 0, "a normal key has no routing page");
     check((await user.getByTestId("user-picker").count()) === 0, "a normal key cannot pick another key");
     const own = await overviewMatches(user, USER_KEY, { days: 7 }, "a normal key's overview");
     check(own.total_requests > 0 && own.total_requests < usage30.total_requests, "a normal key sees its own requests only");

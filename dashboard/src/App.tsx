@@ -8,6 +8,7 @@ import { Models } from "./pages/Models";
 import { Overview } from "./pages/Overview";
 import { DEFAULT_FILTERS, Requests, type RequestFilters } from "./pages/Requests";
 import { RequestView } from "./pages/RequestView";
+import { Routing } from "./pages/Routing";
 import { SignIn } from "./pages/SignIn";
 import { presetRange, type Range } from "./range";
 import { pathOf, useRoute, type Route } from "./route";
@@ -25,6 +26,7 @@ const TITLES: Record<Route["page"], string> = {
   request: "Request",
   models: "Models & prices",
   keys: "API keys",
+  routing: "Learned routing",
 };
 
 function NavLink(props: { to: Route; current: Route; onGo: (route: Route) => void; children: ReactNode }) {
@@ -96,7 +98,7 @@ export function App() {
   };
   const admin = session.me.is_admin;
   const showRange = route.page === "overview" || route.page === "requests";
-  const page = route.page === "keys" && !admin ? "overview" : route.page;
+  const page = (route.page === "keys" || route.page === "routing") && !admin ? "overview" : route.page;
 
   return (
     <div className="shell">
@@ -123,6 +125,11 @@ export function App() {
           {admin && (
             <NavLink to={{ page: "keys" }} current={route} onGo={navigate}>
               Keys
+            </NavLink>
+          )}
+          {admin && (
+            <NavLink to={{ page: "routing" }} current={route} onGo={navigate}>
+              Routing
             </NavLink>
           )}
         </nav>
@@ -179,6 +186,7 @@ export function App() {
         )}
         {page === "models" && <Models apiKey={session.key} />}
         {page === "keys" && <Keys apiKey={session.key} myId={session.me.id} />}
+        {page === "routing" && <Routing apiKey={session.key} />}
       </main>
     </div>
   );

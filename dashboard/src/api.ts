@@ -171,6 +171,7 @@ export interface RequestSummary {
   error_message: string | null;
   is_stream: boolean;
   user_id: string | null;
+  front_door?: string; // the API the call came through (routers before it: absent)
 }
 
 export interface RequestPage {
@@ -215,7 +216,119 @@ export interface RequestDetail {
   http_status: number | null;
   created_at: string;
   completed_at: string | null;
+  front_door?: string;
+  dropped_hints?: string[] | null; // what a translation dropped or clamped
+  attempts?: RouteAttempt[] | null;
   [optional: string]: unknown;
+}
+
+/** One upstream call made for a request. */
+export interface RouteAttempt {
+  deployment: string;
+  provider?: string | null;
+  model?: string | null;
+  status: number | null;
+  latency_ms: number | null;
+  error: string | null;
+  panic?: boolean; // made on an open circuit: every deployment was open
+}
+
+export const FRONT_DOORS: [string, string, string][] = [
+  ["chat_completions", "Chat", "OpenAI Chat Completions"],
+  ["messages", "Messages", "Anthropic Messages"],
+  ["responses", "Responses", "OpenAI Responses"],
+  ["embeddings", "Embeddings", "OpenAI Embeddings"],
+];
+
+/** "Chat", "Messages", ...: a front door's short label (an unknown one as it is). */
+export function frontDoorLabel(door: string | null | undefined): string {
+  if (!door) return "—";
+  return FRONT_DOORS.find(([name]) => name === door)?.[1] ?? door;
+}
+
+export function frontDoorTitle(door: string | null | undefined): string {
+  if (!door) return "";
+  return FRONT_DOORS.find(([name]) => name === door)?.[2] ?? door;
+}
+
+// --- learned routing -------------------------------------------------------------
+
+export interface RoutingDecision {
+  request_id: string;
+  created_at: string;
+  pool: string;
+  task_class: string;
+  features: Record<string, unknown>;
+  chosen_model: string;
+  answered_by: string | null;
+  probability: number;
+  explored: boolean;
+  default_model: string;
+  default_probability: number;
+  candidates: { model: string; estimated_cost_usd?: Money; probability?: number }[];
+  estimated_cost_usd: Money;
+  default_cost_usd: Money | null;
+  cost_usd: Money | null;
+  quality: number | null;
+  quality_source: string;
+  reason: string;
+}
+
+export interface PoolSummary {
+  name: string;
+  candidates: string[];
+  default_model: string;
+  objective?: string;
+}
+
+/** A mean with its 95 % interval (null bounds: too few samples). */
+export interface QualityEstimate {
+  estimate: number;
+  low: number | null;
+  high: number | null;
+  samples: number;
+}
+
+export interface UsdEstimate {
+  estimate: Money;
+  low: Money | null;
+  high: Money | null;
+  samples: number;
+}
+
+export interface ModelChoice {
+  model: string;
+  requests: number;
+  share: number;
+  explored: number;
+  quality: QualityEstimate | null;
+  cost_per_request_usd: UsdEstimate | null;
+}
+
+export interface PolicyValue {
+  default_model: string;
+  policy_cost_per_request_usd: UsdEstimate | null;
+  default_cost_per_request_usd: UsdEstimate | null;
+  savings_per_request_usd: UsdEstimate | null;
+  savings_total_usd: UsdEstimate | null;
+  policy_quality: QualityEstimate | null;
+  default_quality: QualityEstimate | null;
+  quality_difference: QualityEstimate | null;
+  default_never_possible: number;
+}
+
+export interface PoolReport {
+  pool: string;
+  days: number;
+  generated_at: string;
+  default_model: string;
+  requests: number;
+  explored: number;
+  explored_share: number;
+  exploration_spend_usd: Money;
+  cost_unknown: number;
+  overall: PolicyValue;
+  classes: { task_class: string; requests: number; models: ModelChoice[]; value: PolicyValue }[];
 }
 
 /** GET /v1/analytics/models answers a bare array of these. */

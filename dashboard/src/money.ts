@@ -7,10 +7,16 @@ export type Money = string;
 
 const MONEY_KEY = /"([A-Za-z0-9_]*(?:_usd|_per_1m_tokens))"(\s*:\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
 
-/** JSON.parse, but money fields (`*_usd`, `*_per_1m_tokens`) stay exact strings.
+// A USD estimate (`"savings_per_request_usd": {"estimate": 0.001, "low": ..., "high": ..., "samples": 9}`).
+const MONEY_OBJECT = /"[A-Za-z0-9_]*_usd"\s*:\s*\{[^{}]*\}/g;
+const ESTIMATE_KEY = /"(estimate|low|high)"(\s*:\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+
+/** JSON.parse, but money fields (`*_usd`, `*_per_1m_tokens`, and the estimate and
+ *  bounds of a `*_usd` object) stay exact strings.
  *  A key inside a JSON string has escaped quotes (\"), so it never matches. */
 export function parseJson<T>(text: string): T {
-  return JSON.parse(text.replace(MONEY_KEY, '"$1"$2"$3"')) as T;
+  const exact = text.replace(MONEY_OBJECT, (object) => object.replace(ESTIMATE_KEY, '"$1"$2"$3"'));
+  return JSON.parse(exact.replace(MONEY_KEY, '"$1"$2"$3"')) as T;
 }
 
 export function dec(value: Money | number | null | undefined): Decimal | null {

@@ -9,7 +9,8 @@ export type Route =
   | { page: "requests" }
   | { page: "request"; id: string }
   | { page: "models" }
-  | { page: "keys" };
+  | { page: "keys" }
+  | { page: "routing" };
 
 export function parseRoute(pathname: string): Route {
   const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname;
@@ -18,6 +19,7 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === "requests") return { page: "requests" };
   if (parts[0] === "models") return { page: "models" };
   if (parts[0] === "keys") return { page: "keys" };
+  if (parts[0] === "routing") return { page: "routing" };
   return { page: "overview" };
 }
 

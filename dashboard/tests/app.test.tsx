@@ -15,6 +15,8 @@ function router(admin: boolean) {
         return { body: '{"users":[{"id":"u2","name":"team-a","prefix":"mr-zzzz","is_admin":false,"is_active":true}]}' };
       case "/v1/analytics/models":
         return { body: "[]" };
+      case "/v1/analytics/routing/pools":
+        return { body: '{"pools":[]}' };
       default:
         return { body: USAGE };
     }
@@ -29,6 +31,7 @@ describe("the app", () => {
     expect(await screen.findByTestId("whoami")).toHaveTextContent("ops");
     expect(calls[0].headers.Authorization).toBe("Bearer mr-saved");
     expect(screen.getByRole("link", { name: "Keys" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Routing" })).toHaveAttribute("href", "/dashboard/routing");
     expect(await screen.findByRole("option", { name: /team-a/ })).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Sign out" }));
     expect(sessionStorage.getItem("model-router.key")).toBeNull();
@@ -41,8 +44,19 @@ describe("the app", () => {
     render(<App />);
     await screen.findByTestId("stat-cost");
     expect(screen.queryByRole("link", { name: "Keys" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Routing" })).not.toBeInTheDocument();
     expect(screen.queryByLabelText("Key / user")).not.toBeInTheDocument();
     expect(calls.some((c) => c.url.pathname === "/v1/analytics/users")).toBe(false);
+  });
+
+  it("opens the routing page from the nav for an admin", async () => {
+    sessionStorage.setItem("model-router.key", "mr-saved");
+    const calls = router(true);
+    render(<App />);
+    await userEvent.click(await screen.findByRole("link", { name: "Routing" }));
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Learned routing");
+    expect(await screen.findByTestId("empty")).toHaveTextContent("No learned routing pools");
+    expect(calls.some((c) => c.url.pathname === "/v1/analytics/routing/pools")).toBe(true);
   });
 
   it("drops a saved key the router now refuses, and says why", async () => {

@@ -11,6 +11,14 @@ describe("parseJson", () => {
     expect(parsed.requests).toBe(3);
   });
 
+  it("keeps a USD estimate's value and bounds exact, not its sample count", () => {
+    const parsed = parseJson<{ savings_usd: { estimate: string; low: string; high: null; samples: number }; share: number }>(
+      '{"savings_usd": {"estimate": 0.000123456789012, "low": -1e-7, "high": null, "samples": 12}, "share": 0.5}',
+    );
+    expect(parsed.savings_usd).toEqual({ estimate: "0.000123456789012", low: "-1e-7", high: null, samples: 12 });
+    expect(parsed.share).toBe(0.5);
+  });
+
   it("leaves text that merely looks like a money field alone", () => {
     const text = JSON.stringify({ prompt_preview: 'say "total_cost_usd": 5', total_cost_usd: null });
     const parsed = parseJson<{ prompt_preview: string; total_cost_usd: null }>(text);

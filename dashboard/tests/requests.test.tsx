@@ -5,13 +5,15 @@ import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_FILTERS, Requests, type RequestFilters } from "../src/pages/Requests";
 import { type Call, stubFetch } from "./fetch";
 
-const ROW = (id: string, cost: string | null, status = "success") =>
+const ROW = (id: string, cost: string | null, status = "success", door = "chat_completions") =>
   `{"id":"${id}","model":"gpt-4o-mini","provider":"openai","status":"${status}","input_tokens":10,"output_tokens":5,"total_tokens":15,` +
   `"total_cost_usd":${cost},"latency_ms":420,"created_at":"2026-11-26T10:00:00+00:00","prompt_preview":"user: hello ${id}",` +
-  `"error_message":${status === "error" ? '"openai: upstream said no"' : "null"},"is_stream":false,"user_id":null}`;
+  `"error_message":${status === "error" ? '"openai: upstream said no"' : "null"},"is_stream":false,"user_id":null,"front_door":"${door}"}`;
 
 function answer(call: Call) {
   if (call.url.pathname === "/v1/analytics/models") return { body: "[]" };
+  if (call.url.searchParams.get("front_door") === "messages")
+    return { body: `{"requests":[${ROW("c", "0.0002", "success", "messages")}],"total":1,"page":1,"per_page":20,"total_pages":1}` };
   const rows = call.url.searchParams.get("status") === "error" ? [ROW("b", "null", "error")] : [ROW("a", "0.0000045"), ROW("b", "null", "error")];
   return { body: `{"requests":[${rows.join(",")}],"total":${rows.length === 1 ? 1 : 41},"page":1,"per_page":20,"total_pages":3}` };
 }
@@ -68,6 +70,21 @@ describe("the request log", () => {
     await userEvent.click(screen.getByRole("button", { name: "Clear filters" }));
     expect(screen.getByLabelText("Tags")).toHaveValue("");
     await vi.waitFor(() => expect(lastLogQuery(calls).tag).toBeUndefined());
+  });
+
+  it("says which API each call came through and filters by it", async () => {
+    const calls = stubFetch(answer);
+    render(<Harness />);
+    await screen.findByTestId("requests-total");
+    expect(screen.getByRole("columnheader", { name: "API" })).toBeInTheDocument();
+    expect(within(screen.getByTestId("requests-table")).getAllByRole("row")[1]).toHaveTextContent("Chat");
+    await userEvent.selectOptions(screen.getByLabelText("API"), "Messages");
+    expect(await screen.findByText("1 request")).toBeInTheDocument();
+    expect(lastLogQuery(calls).front_door).toBe("messages");
+    const row = within(screen.getByTestId("requests-table")).getAllByRole("row")[1];
+    expect(within(row).getByTitle("Anthropic Messages")).toHaveTextContent("Messages");
+    await userEvent.click(screen.getByRole("button", { name: "Clear filters" }));
+    await vi.waitFor(() => expect(lastLogQuery(calls).front_door).toBeUndefined());
   });
 
   it("pages forward", async () => {

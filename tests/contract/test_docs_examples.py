@@ -37,6 +37,7 @@ def test_the_analytics_reference_has_an_example_for_every_endpoint() -> None:
         "/v1/analytics/costs",
         "/v1/analytics/me",
         "/v1/analytics/users",
+        "/v1/analytics/routing/pools",
     }
 
 

@@ -6,7 +6,7 @@ mock. `dashboard/e2e/run.mjs` then drives Debian's Chromium with
 playwright-core: sign in (and a bad key, and the server down), the overview's
 numbers against the usage API for several ranges, filters, sorting and paging
 of the request log against the requests API, the detail view, the models page
-and its calculator, the keys page, sign-out, and phone width. Screenshots of
+and its calculator, the keys page, the routing page, sign-out, and phone width. Screenshots of
 every page land in tests/artifacts/dashboard/<backend>/ (git-ignored).
 
 Needs `node`, `dashboard/node_modules` (`make dashboard-deps`) and
@@ -60,6 +60,7 @@ PAGES = [
     "14-phone-overview",
     "15-phone-requests",
     "16-phone-models",
+    "17-routing",
 ]
 
 

@@ -257,6 +257,40 @@ def test_detail_and_list_say_which_api_the_call_came_through(traffic: Traffic) -
     assert rows and {row["front_door"] for row in rows} == {"chat_completions"}
 
 
+def test_the_request_log_filters_by_the_api_a_call_came_through(router: Router) -> None:
+    with router.client(router.new_key(name="doors")) as client:
+        chatted = chat(client, "through chat")
+        assert chatted.status_code == 200, chatted.text
+        embedded = client.post(
+            "/v1/embeddings", json={"model": "text-embedding-3-small", "input": "a few words"}
+        )
+        assert embedded.status_code == 200, embedded.text
+        answered = client.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "Say hi"})
+        assert answered.status_code == 200, answered.text
+        expected = {
+            "chat_completions": [chatted.json()["id"]],
+            "embeddings": [None],  # an embeddings answer carries no id: matched by model
+            "responses": [str(uuid.UUID(answered.json()["id"].removeprefix("resp_")))],
+            "messages": [],
+        }
+        for door, ids in expected.items():
+            page = listing(client, front_door=door, per_page=100)
+            assert page["total"] == len(ids), (door, page)
+            assert {r["front_door"] for r in page["requests"]} <= {door}
+            if door == "embeddings":
+                assert [r["model"] for r in page["requests"]] == ["text-embedding-3-small"]
+            else:
+                assert [r["id"] for r in page["requests"]] == ids
+        assert listing(client, front_door="responses", status="error")["total"] == 0
+        assert listing(client)["total"] == 3
+
+
+@pytest.mark.parametrize("door", ["chat", "Messages", "", "responses\x00"])
+def test_an_unknown_front_door_filter_is_a_400_naming_it(api: httpx.Client, door: str) -> None:
+    error = assert_error(api.get(REQUESTS, params={"front_door": door}), 400, param="front_door")
+    assert "chat_completions, messages, responses, embeddings" in error["message"]
+
+
 def test_detail_of_a_failure_has_the_error_and_upstream_status(traffic: Traffic) -> None:
     (row,) = listing(traffic.a, status="error")["requests"]
     d = exact(traffic.a.get(f"{REQUESTS}/{row['id']}"))

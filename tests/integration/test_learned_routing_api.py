@@ -155,15 +155,42 @@ def test_the_cli_prints_the_pool_report(
     assert missing.exit_code != 0 and "no pool 'nope'" in missing.output
 
 
-def test_the_pool_report_is_for_admins_and_names_only_known_pools(
+def test_the_pools_and_their_reports_are_for_admins_and_name_only_known_pools(
     router: Router, served: tuple[str, Any]
 ) -> None:
     url, _app = served
     with _client(url, router.new_key()) as api:
         assert_error(api.get("/v1/analytics/routing/pools/auto-test"), 403)
+        assert_error(api.get("/v1/analytics/routing/pools"), 403)
     with _client(url, router.new_key(admin=True)) as admin:
         assert_error(admin.get("/v1/analytics/routing/pools/nope"), 404, param="name")
         assert_error(admin.get("/v1/analytics/routing/pools/auto-test?days=0"), 422)
+
+
+def test_admins_list_the_configured_pools_with_candidates_and_default(
+    router: Router, served: tuple[str, Any]
+) -> None:
+    url, _app = served
+    with _client(url, router.new_key(admin=True)) as admin:
+        listed = admin.get("/v1/analytics/routing/pools")
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {
+        "pools": [
+            {
+                "name": "auto-test",
+                "candidates": ["gpt-4o-mini", "gpt-4o"],
+                "default_model": "gpt-4o",
+                "objective": "cheapest_good_enough",
+            }
+        ]
+    }
+
+
+def test_a_router_without_pools_lists_none(router: Router) -> None:
+    with router.client(router.new_key(admin=True)) as admin:
+        listed = admin.get("/v1/analytics/routing/pools")
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"pools": []}
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,16 @@
 import type { ReactNode } from "react";
 import { describeError } from "../api";
 
+/** One labelled value of a `<dl className="facts">`. */
+export function Fact({ label, children, testId, block }: { label: string; children: ReactNode; testId?: string; block?: boolean }) {
+  return (
+    <div className={block ? "fact fact-block" : "fact"}>
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
+  );
+}
+
 export function Loading({ label = "Loading…" }: { label?: string }) {
   return (
     <div className="state state-loading" role="status" aria-live="polite">

@@ -1,6 +1,6 @@
-import type { ReactNode } from "react";
-import { api, type RequestDetail } from "../api";
-import { ErrorBox, Loading, StatusBadge, formatDateTime, formatMs } from "../components/common";
+import { api, frontDoorLabel, frontDoorTitle, type RequestDetail } from "../api";
+import { ErrorBox, Fact, Loading, StatusBadge, formatDateTime, formatMs } from "../components/common";
+import { Attempts, RoutingDecisionCard } from "../components/RequestRouting";
 import { useLoad } from "../hooks";
 import { exactUsd, formatInt } from "../money";
 
@@ -50,14 +50,6 @@ function Messages({ messages }: { messages: unknown }) {
   );
 }
 
-function Fact({ label, children, testId, block }: { label: string; children: ReactNode; testId?: string; block?: boolean }) {
-  return (
-    <div className={block ? "fact fact-block" : "fact"}>
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-    </div>
-  );
-}
 
 // Fields this view shows itself; any other field the API adds (cache, routing,
 // tags, ...) is listed under "More", so new features show up without a release.
@@ -68,7 +60,7 @@ const SHOWN = new Set([
   "input_price_per_1m_tokens", "output_price_per_1m_tokens", "cached_input_price_per_1m_tokens",
   "cache_write_price_per_1m_tokens", "input_cost_usd", "output_cost_usd", "total_cost_usd", "cost_unknown",
   "latency_ms", "ttft_ms", "is_stream", "status", "error_message", "upstream_status", "http_status",
-  "created_at", "completed_at",
+  "created_at", "completed_at", "front_door", "dropped_hints", "attempts",
 ]);
 
 export function extraFields(detail: RequestDetail): [string, unknown][] {
@@ -155,6 +147,9 @@ export function RequestView({ apiKey, id, onBack }: { apiKey: string; id: string
           <h3>Call</h3>
           <dl className="facts">
             <Fact label="Status" testId="detail-status">{r.status}</Fact>
+            <Fact label="API" testId="detail-api">
+              <span title={frontDoorTitle(r.front_door)}>{frontDoorLabel(r.front_door)}</span>
+            </Fact>
             <Fact label="Latency" testId="detail-latency">{formatMs(r.latency_ms)}</Fact>
             <Fact label="Time to first token">{formatMs(r.ttft_ms)}</Fact>
             <Fact label="Provider">{r.provider ?? "—"}</Fact>
@@ -165,6 +160,22 @@ export function RequestView({ apiKey, id, onBack }: { apiKey: string; id: string
           </dl>
         </section>
       </div>
+
+      {r.dropped_hints && r.dropped_hints.length > 0 && (
+        <div className="state state-note" role="note" data-testid="detail-dropped">
+          <strong>Dropped or changed in translation to {r.provider ?? "the provider"}</strong>
+          <ul>
+            {r.dropped_hints.map((hint) => (
+              <li key={hint} className="mono">
+                {hint}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      {r.attempts && r.attempts.length > 0 && <Attempts attempts={r.attempts} />}
+      <RoutingDecisionCard apiKey={apiKey} id={r.id} />
 
       {extra.length > 0 && (
         <section className="card" aria-labelledby="more-title">

@@ -1,6 +1,6 @@
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from "@tanstack/react-table";
 import { useEffect, useState } from "react";
-import { api, type CatalogueModel, type RequestPage, type RequestSummary } from "../api";
+import { FRONT_DOORS, api, frontDoorLabel, frontDoorTitle, type CatalogueModel, type RequestPage, type RequestSummary } from "../api";
 import { Empty, ErrorBox, Loading, StatusBadge, formatDateTime, formatMs } from "../components/common";
 import { useDebounced, useLoad } from "../hooks";
 import { exactUsd, formatInt, formatUsd } from "../money";
@@ -13,6 +13,7 @@ export interface RequestFilters {
   status: "" | "success" | "error";
   search: string;
   tags: string; // as typed: "team=search, canary"
+  frontDoor: string; // "" or chat_completions, messages, responses, embeddings
   page: number;
   perPage: number;
   sort: { field: SortField; desc: boolean };
@@ -23,6 +24,7 @@ export const DEFAULT_FILTERS: RequestFilters = {
   status: "",
   search: "",
   tags: "",
+  frontDoor: "",
   page: 1,
   perPage: 20,
   sort: { field: "created_at", desc: true },
@@ -53,6 +55,10 @@ const COLUMNS = [
     cell: (info) => formatDateTime(info.getValue()),
   }),
   column.accessor("model", { header: "Model", cell: (info) => <span className="mono">{info.getValue()}</span> }),
+  column.accessor("front_door", {
+    header: "API",
+    cell: (info) => <span title={frontDoorTitle(info.getValue())}>{frontDoorLabel(info.getValue())}</span>,
+  }),
   column.accessor("provider", { header: "Provider", cell: (info) => info.getValue() ?? "—", meta: { className: "hide-narrow" } }),
   column.accessor("status", { header: "Status", cell: (info) => <StatusBadge status={info.getValue()} /> }),
   column.accessor("total_tokens", {
@@ -113,6 +119,7 @@ export function Requests(props: {
           status: filters.status,
           search: filters.search,
           tag: parseTags(filters.tags),
+          front_door: filters.frontDoor,
           start_date: range.start,
           end_date: range.end,
           user_id: userId,
@@ -138,7 +145,9 @@ export function Requests(props: {
     set({ sort: { field, desc: filters.sort.field === field ? !filters.sort.desc : true } });
   const modelNames = [...new Set((models.data ?? []).map((m) => m.model_id))].sort();
   const data = page.data;
-  const filtered = Boolean(filters.model || filters.status || filters.search || parseTags(filters.tags).length);
+  const filtered = Boolean(
+    filters.model || filters.status || filters.search || filters.frontDoor || parseTags(filters.tags).length,
+  );
 
   return (
     <div>
@@ -171,6 +180,17 @@ export function Requests(props: {
             {modelNames.map((name) => (
               <option key={name} value={name}>
                 {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>API</span>
+          <select value={filters.frontDoor} onChange={(e) => set({ frontDoor: e.target.value })} data-testid="filter-api">
+            <option value="">All APIs</option>
+            {FRONT_DOORS.map(([name, label, title]) => (
+              <option key={name} value={name} title={title}>
+                {label}
               </option>
             ))}
           </select>
@@ -225,7 +245,7 @@ export function Requests(props: {
         <Loading label="Loading requests…" />
       ) : data.total === 0 ? (
         <Empty title={filtered ? "No request matches these filters" : "No requests in this range"}>
-          <p>{filtered ? "Try another model, status, tag or search, or a wider date range." : "Requests sent through the router appear here."}</p>
+          <p>{filtered ? "Try another model, API, status, tag or search, or a wider date range." : "Requests sent through the router appear here."}</p>
         </Empty>
       ) : (
         <section className={`card ${page.state === "loading" ? "is-stale" : ""}`} aria-busy={page.state === "loading"}>

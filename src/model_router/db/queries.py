@@ -83,6 +83,7 @@ class RequestFilter:
     start: date | datetime | None = None
     end: date | datetime | None = None
     tags: tuple[str, ...] = ()  # NAME (present) or NAME=VALUE; every one must match
+    front_door: str | None = None  # the API the call came through: chat_completions, ...
 
 
 # --- building blocks -------------------------------------------------------------
@@ -311,6 +312,8 @@ def _filtered(
     if filters.status is not None:
         where.append(Request.status == filters.status)
     where.extend(tag_condition(tag) for tag in filters.tags)
+    if filters.front_door is not None:
+        where.append(Request.front_door == filters.front_door)
     if filters.search:
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
@@ -385,6 +388,7 @@ async def _count(
     if (
         filters.search
         or filters.tags
+        or filters.front_door is not None
         or isinstance(filters.start, datetime)
         or isinstance(filters.end, datetime)
     ):

@@ -1,4 +1,4 @@
-"""`GET /v1/analytics/routing/pools/{name}` and `model-router routing report`:
+"""`GET /v1/analytics/routing/pools[/{name}]` and `model-router routing report`:
 what a learned routing pool chose, at what quality, and what it saved."""
 
 from __future__ import annotations
@@ -82,6 +82,20 @@ class PoolReport(_Out):
     cost_unknown: int = Field(description="Decisions whose cost is unknown: left out of costs.")
     overall: PolicyValue
     classes: list[ClassReport]
+
+
+class PoolSummary(_Out):
+    """A configured pool: the name callers send as `model`, its candidates, and
+    the model its savings are measured against."""
+
+    name: str
+    candidates: list[str]
+    default_model: str
+    objective: str
+
+
+class PoolList(_Out):
+    pools: list[PoolSummary] = Field(description="In the routing file's order; empty: none.")
 
 
 class DecisionOut(_Out):

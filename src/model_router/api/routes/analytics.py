@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from model_router.api.deps import AdminKey, CurrentKey, FreshLog, State
 from model_router.db import cost_queries, queries
+from model_router.domain.request import FrontDoor
 from model_router.errors import InvalidRequest, NotFound, PermissionDenied
 from model_router.jsonutil import dumps
 from model_router.schemas.analytics import (
@@ -77,6 +78,26 @@ def tag_filter(
 
 Tags = Annotated[list[str], Depends(tag_filter)]
 
+FRONT_DOORS: tuple[str, ...] = get_args(FrontDoor)
+
+
+def front_door_filter(
+    front_door: Annotated[
+        str | None,
+        Query(description="Only calls through this API: " + ", ".join(FRONT_DOORS) + "."),
+    ] = None,
+) -> str | None:
+    """The request log's `front_door` filter: one of the router's inbound APIs."""
+    if front_door is not None and front_door not in FRONT_DOORS:
+        raise InvalidRequest(
+            f"Invalid front_door '{front_door[:50]}': expected one of {', '.join(FRONT_DOORS)}.",
+            param="front_door",
+        )
+    return front_door
+
+
+Door = Annotated[str | None, Depends(front_door_filter)]
+
 
 def _json(model: BaseModel) -> Response:
     return Response(dumps(model.model_dump()), media_type="application/json")
@@ -132,6 +153,7 @@ async def list_requests(
     state: State,
     _fresh: FreshLog,
     tags: Tags,
+    front_door: Door,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     model: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
@@ -150,7 +172,13 @@ async def list_requests(
     ] = "-created_at",
 ) -> Response:
     filters = queries.RequestFilter(
-        model=model, status=status, search=search, start=start_date, end=end_date, tags=tuple(tags)
+        model=model,
+        status=status,
+        search=search,
+        start=start_date,
+        end=end_date,
+        tags=tuple(tags),
+        front_door=front_door,
     )
     async with state.sessions() as session:
         return _json(

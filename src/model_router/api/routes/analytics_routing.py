@@ -1,4 +1,5 @@
-"""GET /v1/analytics/routing/pools/{name}: a learned routing pool's report (admin);
+"""GET /v1/analytics/routing/pools: the configured learned routing pools (admin);
+GET /v1/analytics/routing/pools/{name}: a learned routing pool's report (admin);
 GET /v1/analytics/routing/decisions/{request_id}: one request's decision
 (its features, class, candidates and probabilities), for its key or an admin.
 
@@ -19,9 +20,18 @@ from starlette.responses import Response
 from model_router.api.deps import AdminKey, CurrentKey, State
 from model_router.errors import NotFound
 from model_router.jsonutil import dumps
-from model_router.schemas.learned_routing import DecisionOut, PoolReport
+from model_router.schemas.learned_routing import DecisionOut, PoolList, PoolReport
 
 router = APIRouter(tags=["analytics"])
+
+
+@router.get(
+    "/v1/analytics/routing/pools",
+    response_model=PoolList,
+    summary="The learned routing pools, with candidates and default model (admin)",
+)
+async def list_pools(_admin: AdminKey, state: State) -> Response:
+    return Response(dumps(state.learned.listing().model_dump()), media_type="application/json")
 
 
 @router.get(

@@ -30,7 +30,7 @@ from model_router.routing.learned.pools import PoolSpec
 from model_router.routing.learned.report import build_report
 from model_router.routing.learned.store import SqlStore
 from model_router.routing.table import RoutingTable
-from model_router.schemas.learned_routing import PoolReport
+from model_router.schemas.learned_routing import PoolList, PoolReport, PoolSummary
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,20 @@ class LearnedRouting:
         self.learner.budget.roll(today)
         for name in names:
             self.learner.budget.seen(name, spend.get(name, Decimal(0)))
+
+    def listing(self) -> PoolList:
+        """The configured pools with their candidates and default model."""
+        return PoolList(
+            pools=[
+                PoolSummary(
+                    name=name,
+                    candidates=list(pool.candidates),
+                    default_model=self.learner.defaults[name],
+                    objective=pool.objective,
+                )
+                for name, pool in self.learner.pools.items()
+            ]
+        )
 
     async def report(self, name: str, days: int) -> PoolReport | None:
         pool = self.pool(name)
