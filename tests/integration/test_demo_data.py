@@ -266,6 +266,7 @@ async def test_costs_are_exactly_those_of_cost(runs: Runs) -> None:
             r.output_price_per_1m_tokens,
             r.cached_input_price_per_1m_tokens,
             r.cache_write_price_per_1m_tokens,
+            r.cache_write_1h_price_per_1m_tokens,
         )
         assert charged == expected.rates
         again = cost(usage, Price(charged))  # from the row alone

@@ -63,6 +63,7 @@ COLUMNS: tuple[str, ...] = (
     "output_price_per_1m_tokens",
     "cached_input_price_per_1m_tokens",
     "cache_write_price_per_1m_tokens",
+    "cache_write_1h_price_per_1m_tokens",
     "input_cost_usd",
     "output_cost_usd",
     "total_cost_usd",
@@ -203,14 +204,20 @@ class _Model:
         """The price, cost and cost_unknown columns of `usage`, from `cost()` itself."""
         found = cost(usage, self.price, when)
         if found is None:
-            return (None, None, None, None, None, None, None, self.price is None)
+            return (None, None, None, None, None, None, None, None, self.price is None)
         money, units = self._codec.money, self._codec.units
         rates = found.rates
         prices = self._price_columns.get(id(rates))
         if prices is None:
             prices = self._price_columns[id(rates)] = tuple(
                 None if rate is None else money(units(rate))
-                for rate in (rates.input, rates.output, rates.cached_input, rates.cache_write)
+                for rate in (
+                    rates.input,
+                    rates.output,
+                    rates.cached_input,
+                    rates.cache_write,
+                    rates.cache_write_1h,
+                )
             )
         return (
             *prices,
@@ -376,7 +383,7 @@ class Traffic:
                 latency = kind.low + int(rnd() * (kind.high - kind.low))
                 append((
                     *head, None, None, None, None, 0, 0, 0, 0, 0, 0, None, None, None, None,
-                    None, None, None, model.price is None, latency, None, stream, "error",
+                    None, None, None, None, model.price is None, latency, None, stream, "error",
                     kind.message, kind.upstream_status, kind.http_status, new_stamp(at - shift),
                     new_stamp(at - shift + latency * 1000),
                 ))  # fmt: skip
