@@ -24,6 +24,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +45,7 @@ from harness import (
 )
 
 from model_router.cli import upgrade_database
+from model_router.db.records import RequestRecord
 from model_router.ids import uuid7
 
 HELD = 8000  # rows held in memory at most (the writer spills past 10,000)
@@ -64,32 +66,34 @@ WORDS = [
 ]
 
 
-def make_row(rng: random.Random) -> dict[str, Any]:
+def make_row(rng: random.Random) -> RequestRecord:
     prompt = " ".join(rng.choices(WORDS, k=rng.randint(20, 80)))
     inp, out = rng.randint(20, 3000), rng.randint(10, 1200)
-    return {
-        "id": uuid7(),
-        "model": "gpt-4o-mini",
-        "provider": "openai",
-        "prompt_text": f"user: {prompt}",
-        "request_messages": [{"role": "user", "content": prompt}],
-        "response_text": " ".join(rng.choices(WORDS, k=rng.randint(10, 60))),
-        "finish_reason": "stop",
-        "input_tokens": inp,
-        "output_tokens": out,
-        "total_tokens": inp + out,
-        "input_price_per_1m_tokens": Decimal("0.15"),
-        "output_price_per_1m_tokens": Decimal("0.6"),
-        "input_cost_usd": Decimal(inp) * Decimal("0.00000015"),
-        "output_cost_usd": Decimal(out) * Decimal("0.0000006"),
-        "total_cost_usd": Decimal(inp) * Decimal("0.00000015")
-        + Decimal(out) * Decimal("0.0000006"),
-        "latency_ms": rng.randint(100, 3000),
-        "status": "success",
-        "http_status": 200,
-        "created_at": datetime.now(UTC),
-        "completed_at": datetime.now(UTC),
-    }
+    return RequestRecord.of(
+        {
+            "id": uuid7(),
+            "model": "gpt-4o-mini",
+            "provider": "openai",
+            "prompt_text": f"user: {prompt}",
+            "request_messages": [{"role": "user", "content": prompt}],
+            "response_text": " ".join(rng.choices(WORDS, k=rng.randint(10, 60))),
+            "finish_reason": "stop",
+            "input_tokens": inp,
+            "output_tokens": out,
+            "total_tokens": inp + out,
+            "input_price_per_1m_tokens": Decimal("0.15"),
+            "output_price_per_1m_tokens": Decimal("0.6"),
+            "input_cost_usd": Decimal(inp) * Decimal("0.00000015"),
+            "output_cost_usd": Decimal(out) * Decimal("0.0000006"),
+            "total_cost_usd": Decimal(inp) * Decimal("0.00000015")
+            + Decimal(out) * Decimal("0.0000006"),
+            "latency_ms": rng.randint(100, 3000),
+            "status": "success",
+            "http_status": 200,
+            "created_at": datetime.now(UTC),
+            "completed_at": datetime.now(UTC),
+        }
+    )
 
 
 async def throughput(url: str, rows: int) -> dict[str, Any]:
@@ -158,7 +162,7 @@ async def visibility(url: str, rate: int, seconds: float) -> dict[str, Any]:
     while time.perf_counter() - started < seconds:
         due = int((time.perf_counter() - started) * rate)
         while sent < due:
-            writer.add(made[sent] | {"id": uuid7(), "created_at": datetime.now(UTC)})
+            writer.add(replace(made[sent], id=uuid7(), created_at=datetime.now(UTC)))
             sent += 1
         await asyncio.sleep(0.005)
     done.set()

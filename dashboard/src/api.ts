@@ -177,6 +177,8 @@ export interface RequestSummary {
 export interface RequestPage {
   requests: RequestSummary[];
   total: number;
+  /** True when `total` is a lower bound: a text search matched more rows than it counts. */
+  total_is_estimate?: boolean;
   page: number;
   per_page: number;
   total_pages: number;

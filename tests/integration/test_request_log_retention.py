@@ -81,6 +81,7 @@ async def engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
     async with engine.begin() as conn:
         await conn.execute(delete(Request))
         await conn.execute(delete(rollup.TABLE))
+        await conn.execute(delete(rollup.ALL_TABLE))
         await conn.execute(delete(User))
         await conn.execute(
             insert(User), [{"id": ALICE, "name": "alice", "key_hash": "a" * 64, "key_prefix": "a"}]

@@ -138,6 +138,8 @@ async def _forget(conn: AsyncConnection) -> None:
     ids = [r["id"] for r in ROWS]
     await conn.execute(delete(Request).where(Request.id.in_(ids)))
     await conn.execute(delete(rollup.TABLE).where(rollup.TABLE.c.user_id.in_([ALICE, BOB])))
+    # The level without the key holds every key's sums: these tests' days are theirs.
+    await conn.execute(delete(rollup.ALL_TABLE).where(rollup.ALL_TABLE.c.day.in_([MAR_9, MAR_10])))
     await conn.execute(delete(User).where(User.id.in_([ALICE, BOB])))
 
 
@@ -198,6 +200,29 @@ async def test_batches_added_one_by_one_equal_a_rebuild(engine: AsyncEngine) -> 
     assert {k: tuple(v) for k, v in rebuilt.items()} == {
         k: tuple(v) for k, v in incremental.items()
     }
+
+
+async def test_the_level_without_the_key_equals_the_rows_and_the_keyed_sums(
+    engine: AsyncEngine,
+) -> None:
+    for batch in (ROWS[:2], ROWS[2:5], ROWS[5:]):
+        async with engine.begin() as conn:
+            await conn.execute(insert(Request), batch)
+            await rollup.add_rows(conn, [RequestRecord.of(row) for row in batch])
+    keyed = rollup.TABLE.c
+    sums = [func.sum(keyed[name]) for name in rollup.SUMS]
+    async with engine.connect() as conn:
+        every_key = _groups(await rollup.usage_groups(conn, None, MAR_9, MAR_10))
+        per_key = await conn.execute(
+            select(keyed.day, keyed.model, keyed.provider, *sums)
+            .where(keyed.user_id.in_([ALICE, BOB]))
+            .group_by(keyed.day, keyed.model, keyed.provider)
+        )
+        assert await rollup.count_rows(conn, None, start=MAR_9, end=MAR_10) == len(ROWS)
+    _check(every_key)
+    assert {
+        (day, model, provider or None): tuple(values) for day, model, provider, *values in per_key
+    } == {key: tuple(group)[3:] for key, group in every_key.items()}
 
 
 async def test_the_migration_backfills_rows_already_logged(

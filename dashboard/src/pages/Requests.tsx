@@ -251,7 +251,8 @@ export function Requests(props: {
         <section className={`card ${page.state === "loading" ? "is-stale" : ""}`} aria-busy={page.state === "loading"}>
           <div className="table-head">
             <p className="muted" data-testid="requests-total" data-total={data.total}>
-              {formatInt(data.total)} {data.total === 1 ? "request" : "requests"}
+              {formatInt(data.total)}
+              {data.total_is_estimate ? "+" : ""} {data.total === 1 ? "request" : "requests"}
             </p>
           </div>
           <div className="table-wrap">
@@ -323,6 +324,7 @@ export function Requests(props: {
             </label>
             <span data-testid="page-info">
               Page {formatInt(data.page)} of {formatInt(Math.max(data.total_pages, 1))}
+              {data.total_is_estimate ? "+" : ""}
             </span>
             <div className="pager-buttons">
               <button type="button" className="button" disabled={filters.page <= 1} onClick={() => onFilters({ ...filters, page: filters.page - 1 })}>
@@ -331,7 +333,7 @@ export function Requests(props: {
               <button
                 type="button"
                 className="button"
-                disabled={filters.page >= data.total_pages}
+                disabled={filters.page >= data.total_pages && !data.total_is_estimate}
                 onClick={() => onFilters({ ...filters, page: filters.page + 1 })}
                 data-testid="next-page"
               >

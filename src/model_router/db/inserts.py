@@ -16,9 +16,14 @@ Here each backend has fixed statements, prepared once per connection:
   was lost), `Duplicates` is raised, the caller rolls back and inserts the batch
   again one row at a time (`one_by_one`), each row's count telling whether it
   is new.
-- PostgreSQL: one `INSERT ... SELECT * FROM unnest($1::uuid[], ...) ON CONFLICT
-  (id, created_at) DO NOTHING RETURNING id`: a column per array, one round trip, and the ids
-  actually inserted.
+- PostgreSQL: the batch goes by binary COPY (asyncpg's `copy_records_to_table`)
+  into a temporary staging table of the connection (`STAGING`, emptied at each
+  commit), then one `INSERT INTO requests SELECT ... FROM staging ON CONFLICT
+  (id, created_at) DO NOTHING RETURNING id` moves it, in the caller's
+  transaction, and says which ids were actually inserted. COPY spares the
+  server parsing and planning a statement of one array per column: about
+  three times the rows per second of the former `INSERT ... SELECT * FROM
+  unnest($1::uuid[], ...)` (docs/performance.md).
 
 Values are stored exactly as the ORM stores them (Money rounded half-even to
 10^-12 USD, UTC times, SQLite's uuid hex and time text), by encoders written per
@@ -37,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Boolean, Column, Dialect, Table, Uuid
+from sqlalchemy import JSON, Boolean, Column, CursorResult, Dialect, Table, Uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from model_router.db.records import RequestRecord
@@ -57,6 +62,10 @@ SQLITE_CHUNKS = (64, 8, 1)
 # PostgreSQL's request log is partitioned by time (db/partitions.py): its primary
 # key, the conflict target, holds the partition key too.
 PG_CONFLICT = "id, created_at"
+
+# The per-connection staging table of the COPY path: temporary (never written to
+# the WAL, seen by its connection only) and emptied at every commit or rollback.
+STAGING = "request_log_staging"
 
 
 class Duplicates(Exception):
@@ -131,12 +140,12 @@ class RowInserter:
         self._postgres = dialect.name == "postgresql"
         names = ", ".join(self._columns)
         if self._postgres:
-            arrays = ", ".join(
-                f"${number}::{column.type.compile(dialect=dialect)}[]"
-                for number, column in enumerate(table.columns, start=1)
+            self._staging_sql = (
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} "
+                f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             self._sql = (
-                f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
+                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {STAGING} "
                 f"ON CONFLICT ({PG_CONFLICT}) DO NOTHING RETURNING id"
             )
         else:
@@ -166,6 +175,18 @@ class RowInserter:
             done += count * size
         return stored
 
+    async def _insert_postgres(
+        self, conn: AsyncConnection, encoded: list[list[Any]]
+    ) -> CursorResult[Any]:
+        """COPY the rows into the staging table, then move the new ones to the log."""
+        # Through SQLAlchemy first: this opens the transaction the COPY then joins.
+        await conn.exec_driver_sql(self._staging_sql)
+        driver = (await conn.get_raw_connection()).driver_connection
+        if driver is None:
+            raise RuntimeError("the request-log connection was closed")
+        await driver.copy_records_to_table(STAGING, records=encoded, columns=self._columns)
+        return await conn.exec_driver_sql(self._sql)
+
     def encode(self, row: Row) -> list[Any]:
         """The record's values in column order, as the driver takes them."""
         values = list(map(row.__getattribute__, self._columns))
@@ -187,8 +208,7 @@ class RowInserter:
             return []
         encoded = [self.encode(row) for row in rows]
         if self._postgres:
-            columns = [list(column) for column in zip(*encoded, strict=True)]
-            result = await conn.exec_driver_sql(self._sql, tuple(columns))
+            result = await self._insert_postgres(conn, encoded)
             stored = {uuid.UUID(int=row_id.int) for (row_id,) in result}
             if len(stored) == len(rows):
                 return list(rows)

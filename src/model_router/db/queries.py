@@ -57,6 +57,8 @@ from model_router.schemas.analytics import (
 
 ZERO = Decimal(0)
 PREVIEW_CHARS = 200
+# A text search counts its matches up to this many; past it the total is flagged an estimate.
+SEARCH_COUNT_CAP = 10_000
 # A UUIDv7 id's time and its row's `created_at` are this close at most (the id
 # is made as the call starts): a lookup by id reads only the partitions around it.
 ID_TIME_SLACK = timedelta(days=1)
@@ -339,10 +341,10 @@ async def list_requests(
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
     where = _filtered(scope, filters, fts=bool(filters.search) and await search.has_fts(session))
-    total = await _count(session, scope, filters, where)
+    total, estimated = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []
-    if offset < total:
+    if offset < total or estimated:
         rows = await session.execute(
             select(
                 Request.id,
@@ -370,6 +372,7 @@ async def list_requests(
     return RequestPage(
         requests=summaries,
         total=total,
+        total_is_estimate=estimated,
         page=page,
         per_page=per_page,
         total_pages=-(-total // per_page),
@@ -381,21 +384,29 @@ async def _count(
     scope: uuid.UUID | None,
     filters: RequestFilter,
     where: list[ColumnElement[bool]],
-) -> int:
-    """The matches' count: from the usage rollup when the filters are whole days,
-    key, model and status (exact: the rollup is written with the rows), else
-    by counting them."""
+) -> tuple[int, bool]:
+    """The matches' count, and whether it is a lower bound: from the usage rollup
+    when the filters are whole days, key, model and status (exact: the rollup is
+    written with the rows); for a text search, counted up to `SEARCH_COUNT_CAP`
+    (past it: the cap, flagged as an estimate, "10,000+"; counting every match of
+    a common word over millions of rows took seconds); else by counting them."""
+    if filters.search:
+        matches = select(Request.id).where(*where)
+        capped = matches.limit(SEARCH_COUNT_CAP + 1).subquery()
+        count = await session.scalar(select(func.count()).select_from(capped)) or 0
+        return (SEARCH_COUNT_CAP, True) if count > SEARCH_COUNT_CAP else (count, False)
     if (
-        filters.search
-        or filters.tags
+        filters.tags
         or filters.front_door is not None
         or isinstance(filters.start, datetime)
         or isinstance(filters.end, datetime)
     ):
-        return await session.scalar(select(func.count()).select_from(Request).where(*where)) or 0
+        return await session.scalar(
+            select(func.count()).select_from(Request).where(*where)
+        ) or 0, False
     oldest = await session.scalar(select(func.min(Request.created_at)))
     if oldest is None:
-        return 0
+        return 0, False
     first = _as_utc(oldest).date()
     return await rollup.count_rows(
         await session.connection(),
@@ -404,7 +415,7 @@ async def _count(
         end=None if filters.end is None or filters.end >= date.max else filters.end,
         model=filters.model,
         status=filters.status,
-    )
+    ), False
 
 
 def _order(sort: RequestSort) -> list[ColumnElement[Any]]:

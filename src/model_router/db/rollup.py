@@ -34,7 +34,6 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    text,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,7 +46,6 @@ from model_router.db.types import Money
 
 NO_KEY = uuid.UUID(int=0)  # stands for a row without a key (primary keys cannot be NULL)
 ZERO = Decimal(0)
-USAGE_WORK_MEM = "64MB"
 
 
 class UsageDaily(Base):
@@ -103,6 +101,16 @@ CACHE_HITS = ("hit", "semantic_hit")
 INTEGERS = tuple(name for name in COUNTS if name not in MONEY)
 SUMS = INTEGERS + MONEY  # the order of the usage queries' sums
 TABLE: Table = UsageDaily.__table__  # type: ignore[assignment]
+
+# The same sums without the key: per (day, model, provider), for the questions about
+# every key (a year of usage read ~10^5 keyed rows; this level holds ~10^3).
+# Kept by the same upserts and rebuilds as `usage_daily`; backfilled by migration 0012.
+ALL_KEY = ("day", "model", "provider")
+ALL_TABLE = Table(
+    "usage_daily_all",
+    Base.metadata,
+    *(TABLE.c[name]._copy() for name in ALL_KEY + COUNTS),
+)
 
 
 def _day_of(moment: datetime) -> date:
@@ -167,15 +175,29 @@ def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
+def without_key(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`tally`'s groups summed over the keys: the rows of `usage_daily_all`."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for group in groups:
+        at = tuple(group[name] for name in ALL_KEY)
+        into = merged.get(at)
+        if into is None:
+            merged[at] = {name: group[name] for name in ALL_KEY + COUNTS}
+        else:
+            for name in COUNTS:
+                into[name] += group[name]
+    return list(merged.values())
+
+
 @functools.cache
-def _upsert(dialect: str) -> Any:
+def _upsert(dialect: str, table: Table) -> Any:
     """INSERT ... ON CONFLICT (key) DO UPDATE SET n = n + excluded.n, on both backends."""
     # The dialect's module only: PostgreSQL's costs a SQLite worker 40 ms and 2 MB.
     module: Any = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
-    stmt = module.insert(TABLE)
+    stmt = module.insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: TABLE.c[name] + stmt.excluded[name] for name in COUNTS},
+        index_elements=list(KEY if table is TABLE else ALL_KEY),
+        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTS},
     )
 
 
@@ -183,7 +205,8 @@ async def add_rows(conn: AsyncConnection, rows: Sequence[RequestRecord]) -> None
     """Add the sums of freshly inserted request-log rows; call in their transaction."""
     groups = tally(rows)
     if groups:
-        await conn.execute(_upsert(conn.dialect.name), groups)
+        await conn.execute(_upsert(conn.dialect.name, TABLE), groups)
+        await conn.execute(_upsert(conn.dialect.name, ALL_TABLE), without_key(groups))
 
 
 def _day_expr(dialect: str) -> ColumnElement[date]:
@@ -196,9 +219,11 @@ def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def rebuild_statement(dialect: str) -> Any:
-    """INSERT INTO usage_daily SELECT <the sums> FROM requests GROUP BY <the key>."""
+def rebuild_statement(dialect: str, table: Table = TABLE) -> Any:
+    """INSERT INTO usage_daily (or `table`: usage_daily_all) SELECT <the sums>
+    FROM requests GROUP BY <the key>."""
     day = _day_expr(dialect)
+    keyed = table is TABLE
     user = func.coalesce(Request.user_id, literal_column(f"'{_uuid_literal(dialect)}'"))
     provider = func.coalesce(Request.provider, "")
     success = Request.status == "success"
@@ -207,7 +232,7 @@ def rebuild_statement(dialect: str) -> Any:
     routed = success & Request.default_cost_usd.is_not(None) & Request.total_cost_usd.is_not(None)
     query = select(
         day,
-        user,
+        *([user] if keyed else []),
         Request.model,
         provider,
         func.count(),
@@ -227,8 +252,8 @@ def rebuild_statement(dialect: str) -> Any:
         _sum_if(routed),
         func.coalesce(func.sum(case((routed, Request.default_cost_usd))), 0),
         func.coalesce(func.sum(case((routed, Request.total_cost_usd))), 0),
-    ).group_by(day, user, Request.model, provider)
-    return TABLE.insert().from_select([*KEY, *COUNTS], query)
+    ).group_by(day, *([user] if keyed else []), Request.model, provider)
+    return table.insert().from_select([*(KEY if keyed else ALL_KEY), *COUNTS], query)
 
 
 def _uuid_literal(dialect: str) -> str:
@@ -245,8 +270,9 @@ async def rebuild(conn: AsyncConnection) -> None:
     oldest = await conn.scalar(select(func.min(_day_expr(conn.dialect.name))))
     if oldest is None:  # no rows: nothing to recompute, and history stays
         return
-    await conn.execute(delete(TABLE).where(TABLE.c.day >= oldest))
-    await conn.execute(rebuild_statement(conn.dialect.name))
+    for table in (TABLE, ALL_TABLE):
+        await conn.execute(delete(table).where(table.c.day >= oldest))
+        await conn.execute(rebuild_statement(conn.dialect.name, table))
 
 
 async def _sums(
@@ -257,8 +283,9 @@ async def _sums(
     keys: Sequence[str],
 ) -> list[Any]:
     """The sums (`SUMS`) for the whole UTC days start..end, grouped by the columns
-    `keys`; `provider` reads None where no provider answered."""
-    c = TABLE.c
+    `keys`; `provider` reads None where no provider answered. Every key's: from
+    `usage_daily_all`."""
+    c = (TABLE if scope is not None else ALL_TABLE).c
     shown = [
         func.nullif(c.provider, literal_column("''")).label("provider")
         if key == "provider"
@@ -277,10 +304,6 @@ async def _sums(
     )
     if scope is not None:
         query = query.where(c.user_id == scope)
-    elif conn.dialect.name == "postgresql":
-        # A year for every key is ~10^5 rollup rows: sorted in memory, not on disk
-        # (the default 4 MB spills; 400 -> 220 ms measured). This transaction only.
-        await conn.execute(text(f"SET LOCAL work_mem = '{USAGE_WORK_MEM}'"))
     return list(await conn.execute(query))
 
 
@@ -318,7 +341,7 @@ async def count_rows(
     the key, model and status filters match: the request list's total without
     counting millions of rows. `start` must not be before the log's oldest
     row's day (the rollup keeps days whose rows retention removed)."""
-    c = TABLE.c
+    c = (TABLE if scope is not None else ALL_TABLE).c
     counted = {"success": c.successful, "error": c.requests - c.successful}.get(
         status or "", c.requests
     )

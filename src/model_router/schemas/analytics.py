@@ -201,6 +201,11 @@ class RequestSummary(_Out):
 class RequestPage(_Out):
     requests: list[RequestSummary]
     total: int
+    total_is_estimate: bool = Field(
+        default=False,
+        description="True when `total` is a lower bound: a text search matched more "
+        "rows than it counts (shown as '10,000+').",
+    )
     page: int
     per_page: int
     total_pages: int

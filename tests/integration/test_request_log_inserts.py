@@ -1,0 +1,123 @@
+"""The request-log inserter on a real database (binary COPY through a staging
+table on PostgreSQL, multi-row VALUES on SQLite): every value reads back as the
+record held it, a batch written again stores nothing twice, and only the rows
+stored now are returned (the writer's exactly-once accounting and rollup
+depend on it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from model_router.db.engine import make_engine
+from model_router.db.inserts import Duplicates, RowInserter
+from model_router.db.models import Request
+from model_router.db.records import FIELDS, RequestRecord
+from model_router.db.rollup import UsageDaily
+from model_router.services.request_log import TABLE, RequestLog
+
+pytestmark = pytest.mark.anyio
+
+MODEL = "inserts-test-model"
+
+
+def record(n: int, **fields: object) -> RequestRecord:
+    values: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "model": MODEL,
+        "status": "success",
+        "created_at": datetime(2025, 5, 4, 3, 2, 1, n, tzinfo=UTC),
+        "end_user": "alice",
+        "provider": "openai",
+        "prompt_text": f"user: invoice n\u00b0{n} \U0001f600",
+        "request_messages": [{"role": "user", "content": f"invoice {n}"}],
+        "response_text": "paid",
+        "tags": {"team": "billing", "n": str(n)},
+        "attempts": [{"deployment": "a", "provider": "openai", "model": "m", "status": 200,
+                      "latency_ms": 3, "error": None}],
+        "input_tokens": 10 + n,
+        "output_tokens": 5,
+        "total_tokens": 15 + n,
+        "input_price_per_1m_tokens": Decimal("0.15"),
+        "total_cost_usd": Decimal("0.0000000000015"),  # a tie: half-even to ...002
+        "latency_ms": 100 + n,
+        "is_stream": n % 2 == 0,
+        "completed_at": datetime(2025, 5, 4, 3, 2, 2, tzinfo=UTC),
+    }  # fmt: skip
+    return RequestRecord.of(values | fields)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def stored(engine: AsyncEngine, ids: list[uuid.UUID]) -> dict[uuid.UUID, RequestRecord]:
+    async with async_sessionmaker(engine)() as session:
+        rows = (await session.scalars(select(Request).where(Request.id.in_(ids)))).all()
+        return {row.id: RequestRecord(**{k: getattr(row, k) for k in FIELDS}) for row in rows}
+
+
+async def test_every_value_reads_back_as_the_record_held_it(engine: AsyncEngine) -> None:
+    rows = [record(n) for n in range(1, 4)] + [
+        record(4, tags=None, attempts=None, total_cost_usd=None, latency_ms=None, end_user=None)
+    ]
+    async with engine.begin() as conn:
+        fresh = await RowInserter(TABLE, engine.dialect).insert(conn, rows)
+    assert fresh == rows
+    back = await stored(engine, [row.id for row in rows])
+    for row in rows:
+        expected = row.as_dict()
+        if expected["total_cost_usd"] is not None:
+            expected["total_cost_usd"] = Decimal("0.000000000002")
+        assert back[row.id].as_dict() == expected
+
+
+async def test_a_batch_partly_stored_already_returns_only_the_new_rows(
+    engine: AsyncEngine,
+) -> None:
+    inserter = RowInserter(TABLE, engine.dialect)
+    old = [record(n) for n in range(10, 13)]
+    new = [record(n) for n in range(13, 15)]
+    async with engine.begin() as conn:
+        await inserter.insert(conn, old)
+    batch = [old[0], new[0], old[1], new[1], old[2]]
+    if engine.dialect.name == "sqlite":
+        with pytest.raises(Duplicates):
+            async with engine.begin() as conn:
+                await inserter.insert(conn, batch)
+    async with engine.begin() as conn:
+        fresh = await inserter.insert(conn, batch, one_by_one=True)
+    assert fresh == new
+    async with engine.begin() as conn:
+        assert await inserter.insert(conn, batch, one_by_one=True) == []
+    assert len(await stored(engine, [row.id for row in batch])) == 5
+
+
+async def test_the_writer_stores_a_batch_written_twice_once_and_counts_it_once(
+    engine: AsyncEngine,
+) -> None:
+    model = f"twice-{uuid.uuid4().hex[:8]}"
+    rows = [record(n, model=model) for n in range(20, 120)]
+    writer = RequestLog(async_sessionmaker(engine, expire_on_commit=False))
+    for _ in range(2):  # a replay of rows already committed
+        for row in rows:
+            writer.add(row)
+        await writer.flush()
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(Request).where(Request.model == model)
+        )
+        counted = await conn.scalar(
+            select(func.sum(UsageDaily.requests)).where(UsageDaily.model == model)
+        )
+    assert (count, counted) == (100, 100)
+    assert writer.written == 200 and writer.rejected == 0
