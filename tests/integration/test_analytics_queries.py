@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.db import queries, rollup
+from model_router.db import listings, queries, rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Base, Model, Provider, Request, User
 from model_router.db.queries import RequestFilter
@@ -515,7 +515,7 @@ async def test_catalogue_lists_models_with_exact_prices(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        models = await queries.list_catalogue(session)
+        models = await listings.list_catalogue(session)
 
     assert [(m.provider, m.model_id, m.is_active) for m in models] == [
         ("openai", "gpt-4o", True),

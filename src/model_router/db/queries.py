@@ -41,10 +41,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from model_router.db import rollup, search
 from model_router.db.cost_queries import tag_condition
-from model_router.db.models import Model, Provider, Request, User
+from model_router.db.models import Request
 from model_router.db.records import RequestRecord
 from model_router.schemas.analytics import (
-    CatalogueModel,
     DailyStats,
     ModelUsage,
     ProviderUsage,
@@ -52,7 +51,6 @@ from model_router.schemas.analytics import (
     RequestPage,
     RequestSummary,
     UsageResponse,
-    UserItem,
 )
 
 ZERO = Decimal(0)
@@ -469,49 +467,4 @@ def id_window(request_id: uuid.UUID) -> list[ColumnElement[bool]]:
     return [
         Request.created_at >= moment - ID_TIME_SLACK,
         Request.created_at <= moment + ID_TIME_SLACK,
-    ]
-
-
-# --- GET /v1/analytics/models --------------------------------------------------------
-
-
-async def list_catalogue(session: AsyncSession) -> list[CatalogueModel]:
-    """Every model in the database with its prices, disabled ones included."""
-    rows = await session.execute(
-        select(Model, Provider.name, Provider.is_active)
-        .join(Provider, Model.provider_id == Provider.id)
-        .order_by(Provider.name, Model.model_id)
-    )
-    return [
-        CatalogueModel(
-            uuid=model.id,
-            model_id=model.model_id,
-            provider=provider,
-            display_name=model.display_name,
-            input_price_per_1m_tokens=model.input_price_per_1m_tokens,
-            output_price_per_1m_tokens=model.output_price_per_1m_tokens,
-            cached_input_price_per_1m_tokens=model.cached_input_price_per_1m_tokens,
-            cache_write_price_per_1m_tokens=model.cache_write_price_per_1m_tokens,
-            context_window=model.context_window,
-            max_output_tokens=model.max_output_tokens,
-            price_source=model.price_source,
-            is_active=model.is_active and provider_active,
-        )
-        for model, provider, provider_active in rows
-    ]
-
-
-# --- GET /v1/analytics/users ---------------------------------------------------------
-
-
-async def list_users(session: AsyncSession) -> list[UserItem]:
-    """Every key (a user is a key), oldest first: the admin's pick for `user_id`."""
-    rows = await session.execute(
-        select(User.id, User.name, User.key_prefix, User.is_admin, User.is_active).order_by(
-            User.created_at, User.id
-        )
-    )
-    return [
-        UserItem(id=id_, name=name, prefix=prefix, is_admin=is_admin, is_active=is_active)
-        for id_, name, prefix, is_admin, is_active in rows
     ]

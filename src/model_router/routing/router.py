@@ -21,7 +21,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -40,6 +39,7 @@ from model_router.routing.circuit import CircuitPolicy, CircuitState, Listener
 from model_router.routing.config import RoutingConfig
 from model_router.routing.deployments import Deployment, order, panic_order
 from model_router.routing.errors import ContextTooLong, DeadlineExceeded, NoDeploymentAvailable
+from model_router.routing.health_report import deployment_health, models_in_panic
 from model_router.routing.retry import RetryPolicy, at_capacity, retry_after, verdict
 from model_router.routing.route import Route
 from model_router.routing.table import RoutingTable
@@ -457,50 +457,8 @@ class Router:
 
     def health(self) -> list[dict[str, Any]]:
         """Every deployment's state, for `GET /health/providers` and metrics."""
-        out = []
-        for d in self.table.deployments():
-            stats = d.state.stats
-            rate = stats.error_rate
-            out.append(
-                {
-                    "deployment": d.name,
-                    "model": d.route,
-                    "provider": d.provider,
-                    "upstream_model": d.model.target.upstream_model,
-                    "weight": d.weight,
-                    "state": d.state.circuit.state,
-                    "error_rate": None if rate is None else round(rate, 4),
-                    "p50_latency_ms": stats.p50,
-                    "p95_latency_ms": stats.p95,
-                    "requests": stats.total,
-                    "failures": stats.failures,
-                    "recent_calls": stats.samples,
-                    "last_error": stats.last_error,
-                    "at_capacity": d.at_cap(),
-                    "cooling_down": d.cooling(),
-                    "panic_calls": stats.panics,
-                    "last_panic_at": _iso(stats.last_panic_at),
-                }
-            )
-        return out
+        return deployment_health(self.table)
 
     def in_panic(self) -> list[str]:
-        """The models whose requests now go through on open circuits (panic
-        routing): no deployment of the model or of its fallbacks is usable, and
-        some of them are open rather than capped."""
-        out = []
-        for route in self.table.all():
-            chain = [route]
-            for name in route.fallbacks:
-                try:
-                    chain.append(self.table.get(name))
-                except RouterError:
-                    continue
-            deployments = [d for r in chain for d in r.deployments]
-            if not any(d.usable() for d in deployments) and panic_order(deployments):
-                out.append(route.name)
-        return out
-
-
-def _iso(at: float | None) -> str | None:
-    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat()
+        """The models whose requests now go through on open circuits."""
+        return models_in_panic(self.table)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from model_router.api.deps import AdminKey, CurrentKey, FreshLog, State
-from model_router.db import cost_queries, queries
+from model_router.db import cost_queries, listings, queries
 from model_router.domain.request import FrontDoor
 from model_router.errors import InvalidRequest, NotFound, PermissionDenied
 from model_router.jsonutil import dumps
@@ -227,7 +227,7 @@ async def get_request(request_id: str, key: CurrentKey, state: State) -> Respons
 )
 async def list_models(_key: CurrentKey, state: State) -> Response:
     async with state.sessions() as session:
-        models = await queries.list_catalogue(session)
+        models = await listings.list_catalogue(session)
     return Response(dumps([m.model_dump() for m in models]), media_type="application/json")
 
 
@@ -243,4 +243,4 @@ async def me(key: CurrentKey) -> Response:
 )
 async def list_users(_admin: AdminKey, state: State) -> Response:
     async with state.sessions() as session:
-        return _json(UserList(users=await queries.list_users(session)))
+        return _json(UserList(users=await listings.list_users(session)))
