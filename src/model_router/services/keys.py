@@ -221,11 +221,21 @@ class KeyCache:
         self._by_hash: dict[str, KeyInfo] = {}
         self._unknown: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
+        # Keys changed in this process (`put`), by change number: a reload that
+        # read its rows before a change must not bring the old copy back.
+        self._puts = 0
+        self._put_at: dict[str, int] = {}
 
     async def load(self) -> None:
+        since = self._puts
         async with self._sessions() as session:
             users = await session.scalars(select(User))
-            self._by_hash = {u.key_hash: key_info(u) for u in users}
+            fresh = {u.key_hash: key_info(u) for u in users}
+        for digest, number in self._put_at.items():
+            if number > since and digest in self._by_hash:
+                fresh[digest] = self._by_hash[digest]  # changed while the rows were read
+        self._put_at = {d: n for d, n in self._put_at.items() if n > since}
+        self._by_hash = fresh
         self._unknown.clear()
 
     def all(self) -> list[KeyInfo]:
@@ -255,6 +265,8 @@ class KeyCache:
     def put(self, user: User) -> KeyInfo:
         """A key changed in this process: take it at once, without a reload."""
         info = key_info(user)
+        self._puts += 1
+        self._put_at[user.key_hash] = self._puts
         self.remember(user.key_hash, info)
         return info
 
