@@ -42,8 +42,13 @@ lint: install ## ruff format check and lint
 typecheck: install ## mypy --strict
 	$(BIN)/mypy
 
+# Test files run in parallel, one worker per core (PYTEST_WORKERS=0: in this
+# process); each worker has its own databases and mock servers, and a file's
+# tests stay together on one worker.
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 pytest: install dashboard-deps e2e-clients ## the test suite, on SQLite and PostgreSQL, with coverage (and the dashboard in Chromium)
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term
 
 test: lint typecheck dashboard-test pytest ## everything CI runs
 
