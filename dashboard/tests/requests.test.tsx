@@ -96,6 +96,25 @@ describe("the request log", () => {
     expect(screen.getByRole("button", { name: /Previous/ })).toBeEnabled();
   });
 
+  it("shows a capped search count as a lower bound and keeps paging past it", async () => {
+    const calls = stubFetch((call) =>
+      call.url.pathname === "/v1/analytics/models"
+        ? { body: "[]" }
+        : {
+            body:
+              `{"requests":[${ROW("a", "0.0000045")}],"total":10000,"page":500,"per_page":20,` +
+              `"total_pages":500,"total_is_estimate":true}`,
+          },
+    );
+    render(<Harness />);
+    expect(await screen.findByTestId("requests-total")).toHaveTextContent("10,000+ requests");
+    expect(screen.getByTestId("page-info")).toHaveTextContent("Page 500 of 500+");
+    const next = screen.getByRole("button", { name: /Next/ });
+    expect(next).toBeEnabled();
+    await userEvent.click(next);
+    expect(lastLogQuery(calls).page).toBe("2");
+  });
+
   it("opens a request from the keyboard", async () => {
     stubFetch(answer);
     const onOpen = vi.fn();
