@@ -84,7 +84,7 @@ class Path_:
 
 
 def paths() -> list[Path_]:
-    out = [
+    return [
         Path_("chat", "/v1/chat/completions", _chat("b-openai", False)),
         Path_("chat stream", "/v1/chat/completions", _chat("b-openai-s50", True), 50),
         Path_("chat stream (10)", "/v1/chat/completions", _chat("b-openai-s10", True), 10),
@@ -95,7 +95,6 @@ def paths() -> list[Path_]:
         Path_("chat -> anthropic", "/v1/chat/completions", _chat("b-claude", False)),
         Path_("responses", "/v1/responses", _responses("b-openai", False)),
     ]
-    return out
 
 
 # --- the static upstream -------------------------------------------------------------
@@ -371,9 +370,8 @@ def main() -> int:
                 print("\n".join(top(stats, args.n, args.top)))
         for name in ("chat stream", "messages stream"):
             if name in results and f"{name} (10)" in results:
-                per = [
-                    (a - b) / args.n / 40 for a, b in zip(results[name], results[f"{name} (10)"])
-                ]
+                long, short = results[name], results[f"{name} (10)"]
+                per = [(a - b) / args.n / 40 for a, b in zip(long, short, strict=True)]
                 print(f"{name + ' per chunk':<22} {per[0]:>10.1f} {per[1]:>11.1f}")
     finally:
         router.stop()
