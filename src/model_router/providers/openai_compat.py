@@ -10,7 +10,7 @@ translated from the neutral fields (`openai_body`). Streams yield no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import orjson
@@ -154,7 +154,7 @@ def parse_chunk(data: dict[str, Any]) -> list[StreamEvent]:
     return events
 
 
-def _tool_deltas(calls: list[dict[str, Any]]) -> list[StreamEvent]:
+def _tool_deltas(calls: Iterable[Any]) -> list[StreamEvent]:
     out: list[StreamEvent] = []
     for call in calls:
         function = call.get("function") or {}
