@@ -10,7 +10,9 @@ bench`). A client in the main thread sends N sequential requests per path while
 cProfile counts the calls made on the router's event-loop thread only (the
 upstream's and the client's threads are not counted; neither is the SQLite
 driver's thread, where the request log's inserts run in C). The request log's
-flush falls inside the window and is shared by the N requests.
+flush falls inside the window and is shared by the N requests. Timers that
+run per second, not per request (the key cache's refresh, the request log's
+flush interval), are slowed so that a slow run does not count more of them.
 
 Printed per path: function calls per request (cProfile's count: Python functions
 and C builtins), of which Python functions, and for streams the calls per chunk
@@ -290,7 +292,12 @@ def send(conn: http.client.HTTPConnection, key: str, path: Path_, body: bytes) -
         raise SystemExit(f"{path.name}: {response.status} {data[:300]!r}")
 
 
-def measure(router: RouterThread, key: str, path: Path_, n: int, flush: float) -> pstats.Stats:
+def measure(
+    router: RouterThread, key: str, path: Path_, n: int, flush: float
+) -> tuple[pstats.Stats, float]:
+    """The calls made for `n` requests, and the router thread's CPU seconds for
+    another `n` without the profiler (CPU time, not wall clock: less sensitive to
+    the machine's other load, yet still noisy)."""
     import orjson
 
     body = orjson.dumps(path.body)
@@ -298,6 +305,13 @@ def measure(router: RouterThread, key: str, path: Path_, n: int, flush: float) -
     for _ in range(20):
         send(conn, key, path, body)
     time.sleep(flush * 2)  # the warm-up's rows written
+    assert router.thread.ident is not None
+    clock = time.pthread_getcpuclockid(router.thread.ident)
+    cpu = time.clock_gettime(clock)
+    for _ in range(n):
+        send(conn, key, path, body)
+    time.sleep(flush * 2.5)
+    cpu = time.clock_gettime(clock) - cpu
     profile = cProfile.Profile()
     router.on_loop(profile.enable)
     for _ in range(n):
@@ -305,7 +319,7 @@ def measure(router: RouterThread, key: str, path: Path_, n: int, flush: float) -
     time.sleep(flush * 2.5)  # this window's rows written
     router.on_loop(profile.disable)
     conn.close()
-    return pstats.Stats(profile)
+    return pstats.Stats(profile), cpu
 
 
 def counts(stats: pstats.Stats) -> tuple[int, int]:
@@ -350,22 +364,36 @@ def main() -> int:
     upgrade_database(database_url)
     upstream = f"http://127.0.0.1:{start_upstream()}"
     key = asyncio.run(seed(database_url, upstream))
-    settings = Settings(_env_file=None, database_url=database_url, log_level="warning")  # type: ignore[call-arg]
+    # Production defaults, but the timers that run per second rather than per
+    # request slowed down: a slower run (a busy machine) would count more of them.
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        log_level="warning",
+        request_log_flush_interval=1.0,
+        key_cache_refresh_seconds=3600,
+        experiments_refresh_seconds=3600,
+        learned_routing_refresh_seconds=3600,
+        webhook_poll_seconds=3600,
+    )
     router = RouterThread(settings)
     results: dict[str, tuple[int, int]] = {}
     try:
         chosen = [
             p for p in paths() if not args.path or any(p.name.startswith(x) for x in args.path)
         ]
-        print(f"{'path':<22} {'calls/req':>10} {'python/req':>11}")
+        print(f"{'path':<22} {'calls/req':>10} {'python/req':>11} {'cpu us/req':>11}")
         for path in chosen:
-            stats = measure(router, key, path, args.n, settings.request_log_flush_interval)
+            stats, cpu = measure(router, key, path, args.n, settings.request_log_flush_interval)
             total, python = counts(stats)
             results[path.name] = (total, python)
             if args.dump:
                 args.dump.mkdir(parents=True, exist_ok=True)
                 stats.dump_stats(str(args.dump / (path.name.replace(" ", "_") + ".prof")))
-            print(f"{path.name:<22} {total / args.n:>10.1f} {python / args.n:>11.1f}")
+            print(
+                f"{path.name:<22} {total / args.n:>10.1f} {python / args.n:>11.1f}"
+                f" {cpu / args.n * 1e6:>11.0f}"
+            )
             if args.top:
                 print("\n".join(top(stats, args.n, args.top)))
         for name in ("chat stream", "messages stream"):
