@@ -258,14 +258,14 @@ async def sse_batches(
 
 async def sse_json_batches(
     response: Response, provider: str, what: str
-) -> AsyncIterator[list[tuple[str | None, Any]]]:
-    """`sse_batches` with each event's data decoded from JSON (`what` names an
-    event in the error when one is not JSON)."""
+) -> AsyncIterator[list[tuple[str | None, Any, bytes]]]:
+    """`sse_batches` with each event's data decoded from JSON, and as received
+    (for a pass-through); `what` names an event in the error when one is not JSON."""
     async for batch in sse_batches(response, provider):
-        decoded: list[tuple[str | None, Any]] = []
+        decoded: list[tuple[str | None, Any, bytes]] = []
         for event, data in batch:
             try:
-                decoded.append((event, orjson.loads(data)))
+                decoded.append((event, orjson.loads(data), data))
             except orjson.JSONDecodeError as exc:
                 raise malformed(provider, f"{what} is not JSON") from exc
         yield decoded
