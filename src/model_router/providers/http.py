@@ -176,13 +176,13 @@ async def post_json(
             "POST", url, orjson.dumps(payload), headers, whole_within=client.read_timeout
         )
         raw = await response.read()
-        status, response_headers = response.status, response.headers
+        status = response.status
     except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
-    if status >= 400:
+    if status >= 400:  # the headers are decoded only for an error (its retry-after)
         if map_error is not None:
-            raise map_error(provider, status, response_headers, raw)
-        raise error_from_response(provider, status, response_headers, raw, parse_error)
+            raise map_error(provider, status, response.headers, raw)
+        raise error_from_response(provider, status, response.headers, raw, parse_error)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
