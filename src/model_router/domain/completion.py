@@ -166,6 +166,8 @@ class Accumulator:
                 self._close()
                 self._kind = Text
             self._pieces.append(event.text)
+        elif isinstance(event, NativeFrame):  # every other event of a native stream
+            return
         elif isinstance(event, ReasoningDelta):
             if self._kind is not Reasoning:
                 self._close()
