@@ -73,6 +73,7 @@ async def _refresh_catalogue(catalogue: Catalogue, every: float) -> None:
 FAST_PATHS = {
     "/v1/chat/completions": chat.fast_chat_completions,
     "/v1/messages": messages.fast_messages,
+    "/v1/responses": responses.fast_create_response,
 }
 """POST endpoints served as plain ASGI (the hot path), before FastAPI."""
 

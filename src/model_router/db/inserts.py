@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -91,7 +92,7 @@ def _money(value: Any) -> Decimal:
 
 def _money_units(value: Any) -> int:
     """Money as SQLite stores it: a count of 10^-12 USD."""
-    return int(_money(value).scaleb(SCALE))
+    return int((value if type(value) is Decimal else Decimal(value)).quantize(_UNIT).scaleb(SCALE))
 
 
 def _utc(value: datetime) -> datetime:
@@ -104,7 +105,7 @@ def _sqlite_time(value: datetime) -> str:
 
 
 def _uuid_hex(value: uuid.UUID) -> str:
-    return value.hex
+    return f"{value.int:032x}"  # UUID.hex, without its property call
 
 
 def _encoder(column: Column[Any], dialect: Dialect) -> Encode | None:
@@ -166,8 +167,9 @@ class RowInserter:
             count = (len(encoded) - done) // size
             if not count:
                 continue
+            flat = chain.from_iterable
             chunks = [
-                tuple(value for values in encoded[start : start + size] for value in values)
+                tuple(flat(encoded[start : start + size]))
                 for start in range(done, done + count * size, size)
             ]
             result = await conn.exec_driver_sql(self._sql_of[size], chunks)

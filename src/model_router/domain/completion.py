@@ -27,18 +27,32 @@ class Completion:
     upstream_model: str | None = None
     native: NativeBody | None = None  # the upstream's own body, for a front door of its protocol
 
+    # Read for the answer and again for its row: plain loops, no comprehension frames.
     @property
     def text(self) -> str | None:
-        texts = [p.text for p in self.parts if isinstance(p, Text)]
-        return "".join(texts) if texts else None
+        texts: list[str] = []
+        for part in self.parts:
+            if isinstance(part, Text):
+                texts.append(part.text)
+        if not texts:
+            return None
+        return texts[0] if len(texts) == 1 else "".join(texts)
 
     @property
     def reasoning_text(self) -> str | None:
-        return "".join(p.text for p in self.parts if isinstance(p, Reasoning)) or None
+        texts: list[str] = []
+        for part in self.parts:
+            if isinstance(part, Reasoning):
+                texts.append(part.text)
+        return "".join(texts) or None
 
     @property
     def tool_calls(self) -> list[ToolCall]:
-        return [p for p in self.parts if isinstance(p, ToolCall)]
+        calls: list[ToolCall] = []
+        for part in self.parts:
+            if isinstance(part, ToolCall):
+                calls.append(part)
+        return calls
 
 
 # Streaming: adapters yield these, in order; each front door renders them in
@@ -152,6 +166,8 @@ class Accumulator:
                 self._close()
                 self._kind = Text
             self._pieces.append(event.text)
+        elif isinstance(event, NativeFrame):  # every other event of a native stream
+            return
         elif isinstance(event, ReasoningDelta):
             if self._kind is not Reasoning:
                 self._close()

@@ -133,4 +133,4 @@ class Request:
 
     def prompt_text(self) -> str:
         """The conversation as text, for the request log and its search."""
-        return "\n".join(f"{m.role}: {m.text()}" for m in self.messages)
+        return "\n".join([f"{m.role}: {m.text()}" for m in self.messages])

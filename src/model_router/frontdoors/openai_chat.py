@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from model_router.costs.pricing import Cost
 from model_router.domain.completion import (
     Completion,
@@ -113,7 +115,7 @@ class ChunkWriter:
     says the role.
     """
 
-    __slots__ = ("_head", "_include_usage", "_open", "_started", "_tails")
+    __slots__ = ("_head", "_include_usage", "_open", "_started", "_tail", "_tails")
 
     def __init__(self, request_id: str, model: str, created: datetime, include_usage: bool):
         self._head = {
@@ -129,6 +131,7 @@ class ChunkWriter:
             reason: b',"finish_reason":' + dumps(reason) + tail
             for reason in (None, "stop", "length", "tool_calls", "content_filter")
         }
+        self._tail = self._tails[None]
         self._include_usage = include_usage
         self._started = False
 
@@ -144,7 +147,7 @@ class ChunkWriter:
     def event(self, event: StreamEvent) -> bytes:
         if isinstance(event, TextDelta):  # the hot path: one call into orjson, no other
             if self._started:
-                return self._open + dumps({"content": event.text}) + self._tails[None]
+                return self._open + orjson.dumps({"content": event.text}) + self._tail
             return self._start() + self.chunk({"content": event.text})
         if isinstance(event, ReasoningDelta):
             return self._start() + self.chunk({"reasoning_content": event.text})

@@ -34,6 +34,8 @@ def tags_of(body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, st
             name, _, value = item.partition("=")
             if name.strip():
                 tags[name.strip()] = value.strip()
+    if not tags:
+        return tags
     # NUL is dropped: PostgreSQL cannot read it back out of the JSON column.
     return {
         name.replace("\x00", "")[:MAX_KEY]: value.replace("\x00", "")[:MAX_VALUE]

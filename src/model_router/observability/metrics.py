@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from bisect import bisect_left
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -62,18 +64,37 @@ def error_class(http_status: int | None, upstream_status: int | None) -> str | N
     return None
 
 
+class _Observe:
+    """`Histogram.observe` of one label child, straight on its values: a finished
+    call updates six series, and prometheus-client's checks cost more calls than
+    the updates (the values are its own, in one process or in the mmap files)."""
+
+    __slots__ = ("_bounds", "_buckets", "_sum")
+
+    def __init__(self, child: Histogram) -> None:
+        self._bounds: list[float] = child._upper_bounds
+        self._buckets: list[Any] = child._buckets
+        self._sum: Any = child._sum
+
+    def __call__(self, amount: float) -> None:
+        self._sum.inc(amount)
+        # The first bucket whose bound is >= amount (the last is +Inf), as `observe`.
+        self._buckets[bisect_left(self._bounds, amount)].inc(1)
+
+
 class _Bound:
-    """The label children one (model, provider, status, code, key) tuple updates."""
+    """The label children one (model, provider, status, code, key) tuple updates:
+    each counter child's value (its `inc` less the checks) and each histogram's `_Observe`."""
 
     __slots__ = ("cost", "input_tokens", "latency", "output_tokens", "requests", "ttft")
 
     def __init__(self, m: Metrics, model: str, provider: str, status: str, code: str, key: str):
-        self.requests = m.requests.labels(model, provider, status, code, key)
-        self.latency = m.latency.labels(model, provider)
-        self.ttft = m.ttft.labels(model, provider)
-        self.input_tokens = m.tokens.labels(model, provider, "input")
-        self.output_tokens = m.tokens.labels(model, provider, "output")
-        self.cost = m.cost.labels(model, provider, key)
+        self.requests: Any = m.requests.labels(model, provider, status, code, key)._value
+        self.latency = _Observe(m.latency.labels(model, provider))
+        self.ttft = _Observe(m.ttft.labels(model, provider))
+        self.input_tokens: Any = m.tokens.labels(model, provider, "input")._value
+        self.output_tokens: Any = m.tokens.labels(model, provider, "output")._value
+        self.cost: Any = m.cost.labels(model, provider, key)._value
 
 
 class Metrics:
@@ -199,11 +220,11 @@ class Metrics:
     def observe(self, row: Row) -> None:
         """The request-log listener: one finished call."""
         bound, key = self._children(row)
-        bound.requests.inc()
-        bound.latency.observe((row.latency_ms or 0) / 1000)
+        bound.requests.inc(1)
+        bound.latency((row.latency_ms or 0) / 1000)
         ttft = row.ttft_ms
         if ttft is not None:
-            bound.ttft.observe(ttft / 1000)
+            bound.ttft(ttft / 1000)
         if row.input_tokens:
             bound.input_tokens.inc(row.input_tokens)
         if row.output_tokens:

@@ -176,13 +176,13 @@ async def post_json(
             "POST", url, orjson.dumps(payload), headers, whole_within=client.read_timeout
         )
         raw = await response.read()
-        status, response_headers = response.status, response.headers
+        status = response.status
     except TRANSPORT_ERRORS as exc:
         raise transport_error(provider, exc) from exc
-    if status >= 400:
+    if status >= 400:  # the headers are decoded only for an error (its retry-after)
         if map_error is not None:
-            raise map_error(provider, status, response_headers, raw)
-        raise error_from_response(provider, status, response_headers, raw, parse_error)
+            raise map_error(provider, status, response.headers, raw)
+        raise error_from_response(provider, status, response.headers, raw, parse_error)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -258,14 +258,14 @@ async def sse_batches(
 
 async def sse_json_batches(
     response: Response, provider: str, what: str
-) -> AsyncIterator[list[tuple[str | None, Any]]]:
-    """`sse_batches` with each event's data decoded from JSON (`what` names an
-    event in the error when one is not JSON)."""
+) -> AsyncIterator[list[tuple[str | None, Any, bytes]]]:
+    """`sse_batches` with each event's data decoded from JSON, and as received
+    (for a pass-through); `what` names an event in the error when one is not JSON."""
     async for batch in sse_batches(response, provider):
-        decoded: list[tuple[str | None, Any]] = []
+        decoded: list[tuple[str | None, Any, bytes]] = []
         for event, data in batch:
             try:
-                decoded.append((event, orjson.loads(data)))
+                decoded.append((event, orjson.loads(data), data))
             except orjson.JSONDecodeError as exc:
                 raise malformed(provider, f"{what} is not JSON") from exc
         yield decoded

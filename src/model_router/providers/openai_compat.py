@@ -10,8 +10,8 @@ translated from the neutral fields (`openai_body`). Streams yield no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, cast
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import orjson
 
@@ -133,32 +133,40 @@ def parse_error(data: Any) -> ErrorFields:
     return error.get("message"), error.get("type"), str(code) if code else None, error.get("param")
 
 
-def parse_chunk(data: Any) -> list[StreamEvent]:
-    """The events in one `chat.completion.chunk`."""
+def parse_chunk(data: dict[str, Any]) -> list[StreamEvent]:
+    """The events in one `chat.completion.chunk` (per-chunk hot path: `in` and
+    subscripts, no method calls for the keys a text chunk does not have)."""
     events: list[StreamEvent] = []
-    for choice in data.get("choices") or []:
-        if choice.get("index", 0) != 0:
+    for choice in data.get("choices") or ():
+        if "index" in choice and choice["index"] != 0:
             continue
         delta = choice.get("delta") or {}
-        if text := delta.get("reasoning_content"):
+        if "reasoning_content" in delta and (text := delta["reasoning_content"]):
             events.append(ReasoningDelta(text))
-        if text := delta.get("content"):
+        if "content" in delta and (text := delta["content"]):
             events.append(TextDelta(text))
-        for call in delta.get("tool_calls") or []:
-            function = call.get("function") or {}
-            events.append(
-                ToolCallDelta(
-                    index=int(call.get("index", 0)),
-                    id=call.get("id"),
-                    name=function.get("name"),
-                    arguments=function.get("arguments") or "",
-                )
-            )
-        if reason := choice.get("finish_reason"):
+        if "tool_calls" in delta:
+            events.extend(_tool_deltas(delta["tool_calls"] or ()))
+        if "finish_reason" in choice and (reason := choice["finish_reason"]):
             events.append(Finish(map_finish(reason)))
-    if usage := data.get("usage"):
+    if "usage" in data and (usage := data["usage"]):
         events.append(UsageReport(parse_usage(usage)))
     return events
+
+
+def _tool_deltas(calls: Iterable[Any]) -> list[StreamEvent]:
+    out: list[StreamEvent] = []
+    for call in calls:
+        function = call.get("function") or {}
+        out.append(
+            ToolCallDelta(
+                index=int(call.get("index", 0)),
+                id=call.get("id"),
+                name=function.get("name"),
+                arguments=function.get("arguments") or "",
+            )
+        )
+    return out
 
 
 class OpenAICompatProvider:
@@ -213,7 +221,7 @@ class OpenAICompatProvider:
                         raise malformed(name, "stream chunk is not JSON") from exc
                     if isinstance(chunk, dict) and "error" in chunk:
                         raise _stream_error(name, chunk)
-                    for event in parse_chunk(cast(dict[str, Any], chunk)):
+                    for event in parse_chunk(chunk):
                         finished = finished or isinstance(event, Finish)
                         yield event
                 yield FLUSH

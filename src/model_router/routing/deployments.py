@@ -122,6 +122,8 @@ def order(deployments: Sequence[Deployment], rng: random.Random) -> list[Deploym
     """The order to try deployments in: those due a circuit probe, then weighted
     random without replacement over the other usable ones, cooling ones after
     them; open or capped ones not at all."""
+    if len(deployments) == 1:  # the common case: one deployment, in whichever group
+        return [deployments[0]] if deployments[0].usable() else []
     usable = [d for d in deployments if d.usable()]
     probes = sorted(
         (d for d in usable if d.state.circuit.probe_due() and not d.cooling()),

@@ -12,13 +12,16 @@ response) is recorded all the same.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from model_router.api.deps import AppState, CurrentKey, State
-from model_router.api.routes.serving import answer, read_json_object
+from model_router.api.deps import AppState, CurrentKey, State, api_key_in
+from model_router.api.errors import door_error_response, unexpected_error_response
+from model_router.api.routes.serving import answer, body_of, headers_of, read_json_object
 from model_router.calls import Call
 from model_router.domain.content import Json
 from model_router.domain.keys import KeyInfo
@@ -54,16 +57,34 @@ def _door(state: AppState, key: KeyInfo) -> ResponsesDoor:
     },
 )
 async def create_response(request: Request, key: CurrentKey, state: State) -> Response:
+    return await _create(state, key, request.headers, request.stream())
+
+
+async def fast_create_response(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    """The same endpoint as plain ASGI, for the hot path (`app.py`): errors in
+    OpenAI's shape, as FastAPI's handlers render them."""
+    headers = headers_of(scope)
+    try:
+        key = await state.keys.authenticate(api_key_in(headers))
+        response = await _create(state, key, headers, body_of(receive))
+    except RouterError as exc:
+        response = door_error_response(exc)
+    except Exception as exc:
+        response = unexpected_error_response(exc)
+    await response(scope, receive, send)
+
+
+async def _create(
+    state: AppState, key: KeyInfo, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+) -> Response:
     state.ops.saw_key(key)
     door = _door(state, key)
     try:
-        body = await read_json_object(
-            request.headers, request.stream(), state.settings.max_request_bytes
-        )
+        body = await read_json_object(headers, chunks, state.settings.max_request_bytes)
     except RouterError as exc:
         state.completions.reject(key, exc, door)
         raise
-    call = Call(key=key, body=body, front_door=door.name, headers=request.headers)
+    call = Call(key=key, body=body, front_door=door.name, headers=headers)
     try:
         call.body = await _expanded(state, key, body)
     except RouterError as exc:

@@ -7,13 +7,14 @@ not go through FastAPI's handlers) render them in the door's own shape.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from model_router.api.deps import AppState, api_key_in
@@ -114,32 +115,105 @@ async def respond(
     )
 
 
+def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+_JSON = (b"content-type", b"application/json")
+_SSE = [
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+]
+
+
+class JSONAnswer(Response):
+    """A JSON body already encoded, with the call's headers: Starlette's
+    `Response` without its per-response header normalisation."""
+
+    def __init__(self, body: bytes, headers: Mapping[str, str]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        raw = _raw(headers) if headers else []
+        raw.append((b"content-length", str(len(body)).encode()))
+        raw.append(_JSON)
+        self.raw_headers = raw
+
+
+class EventStream(Response):
+    """Server-sent events, each frame sent as it comes. A client that goes away
+    cancels the stream where it waits (its row says "client disconnected"),
+    watched by one plain task rather than Starlette's task group."""
+
+    def __init__(self, frames: AsyncIterator[bytes], headers: Mapping[str, str]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.frames = frames
+        extra = _raw(headers) if headers else []
+        names = {name for name, _ in extra}
+        self.raw_headers = [h for h in _SSE if h[0] not in names] + extra
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        gone = done = False
+
+        async def watch() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not done:
+                gone = True
+                task.cancel()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self.frames:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            task.uncancel()
+        finally:
+            done = True
+            watcher.cancel()
+            aclose = getattr(self.frames, "aclose", None)
+            if aclose is not None:  # a stream left between frames still writes its row
+                await aclose()
+
+
 async def answer(state: AppState, call: Call, door: Door) -> Response:
     """The service's answer to `call` as HTTP: server-sent events when the body
     asks for a stream, else JSON; an error keeps the call's response headers."""
     try:
         if call.body.get("stream") is True:
             frames = await state.completions.stream(call, door)
-            return StreamingResponse(
-                frames,
-                media_type="text/event-stream",
-                headers={
-                    "cache-control": "no-cache",
-                    "x-accel-buffering": "no",
-                    **call.response_headers,
-                },
-            )
+            return EventStream(frames, call.response_headers)
         result = await state.completions.complete(call, door)
     except RouterError as exc:
         exc.headers = {**call.response_headers, **exc.headers}
         raise
-    return Response(result, media_type="application/json", headers=call.response_headers)
+    return JSONAnswer(result, call.response_headers)
 
 
 def headers_of(scope: Scope) -> dict[str, str]:
     """The request's headers as a dict, read once (ASGI gives names in lower case):
     a dozen lookups per call, each a scan of the list through Starlette's `Headers`."""
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def body_of(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks, straight from the ASGI messages."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 async def serve_fast(
@@ -150,7 +224,7 @@ async def serve_fast(
     headers = headers_of(scope)
     try:
         key = await state.keys.authenticate(api_key_in(headers))
-        response = await respond(door, headers, Request(scope, receive).stream(), key, state)
+        response = await respond(door, headers, body_of(receive), key, state)
     except RouterError as exc:
         response = door_error_response(exc, door)
     except Exception as exc:

@@ -37,10 +37,15 @@ __all__ = ["AnthropicProvider"]
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
-def sse_frame(event: str | None, data: Any) -> bytes:
-    """One SSE frame as Anthropic sends it (`event:` line, `data:` line)."""
-    head = b"event: " + event.encode() + b"\n" if event else b""
-    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+def sse_frame(event: str | None, data: bytes) -> bytes:
+    """One SSE frame as Anthropic sends it (`event:` line, `data:` line), its
+    data passed on as the upstream wrote it (on one line: SSE data sent over
+    several `data:` lines arrives joined by newlines)."""
+    if b"\n" in data:
+        data = orjson.dumps(orjson.loads(data))
+    if event:
+        return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+    return b"data: " + data + b"\n\n"
 
 
 class AnthropicProvider:
@@ -91,9 +96,9 @@ class AnthropicProvider:
             self._client, name, self._url, payload, headers, parse_error
         ) as response:
             async for batch in sse_json_batches(response, name, "stream event"):
-                for event, decoded in batch:
+                for event, decoded, raw in batch:
                     if native:
-                        yield NativeFrame("anthropic", sse_frame(event, decoded))
+                        yield NativeFrame("anthropic", sse_frame(event, raw))
                     for item in state.feed(event, decoded):
                         yield item
                     if state.done:

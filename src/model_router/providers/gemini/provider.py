@@ -69,7 +69,7 @@ class GeminiProvider:
             self._client, name, url, payload, self._headers, parse_error, map_error=gemini_error
         ) as response:
             async for batch in sse_json_batches(response, name, "stream chunk"):
-                for _event, chunk in batch:
+                for _event, chunk, _raw in batch:
                     for event in state.feed(chunk):
                         yield event
                 yield FLUSH
