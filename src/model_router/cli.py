@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     Sessions = async_sessionmaker[AsyncSession]
 
 T = TypeVar("T")
+APP = "model_router.app:create_app"
 
 
 def _run(work: Callable[[Sessions], Awaitable[T]]) -> T:
@@ -74,22 +75,53 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from model_router.observability.logs import logging_config
 
     settings = load_settings()
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": settings.log_level,
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "proxy_headers": False,  # the router reads no client address
+        "server_header": False,
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
+    }
     with metrics_directory(settings, workers):
-        uvicorn.run(
-            "model_router.app:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers,
-            log_level=settings.log_level,
-            log_config=logging_config(settings.log_format, settings.log_level),
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            proxy_headers=False,  # the router reads no client address
-            server_header=False,
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
-        )
+        if workers == 1:
+            uvicorn.run(APP, **options)
+        else:
+            raise SystemExit(serve_workers(uvicorn.Config(APP, **options), workers))
+
+
+def serve_workers(config: Any, workers: int) -> int:
+    """Preload the app, fork `workers` SO_REUSEPORT workers, supervise them."""
+    import gc
+
+    from model_router import workers as supervisor
+
+    try:
+        guard = supervisor.hold_port(config.host, config.port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from None
+    config.load()  # imports the app once, before the fork: the workers share its pages
+    gc.collect()
+    gc.freeze()
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+    def worker_exited(pid: int) -> None:
+        if metrics_dir:  # a crashed worker's live gauges go with it
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid, metrics_dir)  # type: ignore[no-untyped-call]
+
+    with guard:
+        return supervisor.Supervisor(
+            workers,
+            lambda ready_fd: supervisor.run_worker(config, ready_fd),
+            worker_exited,
+        ).run()
 
 
 def load_settings() -> Settings:
