@@ -61,6 +61,8 @@ def granian(*options: str) -> list[str]:
 ST_RUST = ("--runtime-mode", "st", "--task-impl", "rust")
 VARIANTS: dict[str, list[str]] = {
     "uvicorn": [CLI, "serve", "--workers", "1"],
+    "serve2": [CLI, "serve", "--workers", "2"],
+    "serve2-old": [CLI, "serve", "--workers", "2"],  # with --old-src
     "granian": granian(),
     "granian-st": granian(*ST_RUST),
     "granian-st-uvloop": granian(*ST_RUST, "--loop", "uvloop"),
@@ -74,6 +76,9 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
+OLD_SRC = [""]
+
+
 def start(children: Children, workdir: Path, env: dict[str, str], name: str) -> tuple[Any, int]:
     port = free_port()
     args = [*VARIANTS[name]]
@@ -82,6 +87,8 @@ def start(children: Children, workdir: Path, env: dict[str, str], name: str) -> 
     else:
         args += ["--host", "127.0.0.1", "--port", str(port), APP]
     out = open(workdir / f"{name}.log", "wb")  # noqa: SIM115
+    if name.endswith("-old"):
+        env = {**env, "PYTHONPATH": OLD_SRC[0]}
     proc = children.spawn(args, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", proc, 60, name)
@@ -106,6 +113,21 @@ def wrk(port: int, key: str, connections: int, duration: float) -> dict[str, Any
     result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
+
+
+def context_switches(root: int) -> int:
+    """Voluntary + involuntary context switches of every thread in the tree: wake-ups."""
+    total = 0
+    for pid in process_tree(root):
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                text = (task / "status").read_text()
+            except OSError:
+                continue
+            total += sum(
+                int(line.split()[1]) for line in text.splitlines() if "ctxt_switches" in line
+            )
+    return total
 
 
 def rss_mb(root: int) -> list[float]:
@@ -133,14 +155,16 @@ def load_experiment(args: argparse.Namespace) -> int:
             for n in order:
                 proc, port = running[n]
                 for c in (1, args.connections):
-                    cpu0 = cpu_seconds(proc.pid)
+                    cpu0, switches0 = cpu_seconds(proc.pid), context_switches(proc.pid)
                     res = wrk(port, keys["user"], c, args.duration)
                     cpu = cpu_seconds(proc.pid) - cpu0
+                    switches = context_switches(proc.pid) - switches0
                     s = samples[n]
                     s.setdefault(f"c{c}_p50_ms", []).append(res["p50_us"] / 1000)
                     s.setdefault(f"c{c}_p99_ms", []).append(res["p99_us"] / 1000)
                     s.setdefault(f"c{c}_rps", []).append(res["rps"])
                     s.setdefault(f"c{c}_cpu_ms", []).append(cpu * 1000 / max(1, res["requests"]))
+                    s.setdefault(f"c{c}_switches", []).append(switches / max(1, res["requests"]))
                     s.setdefault(f"c{c}_errors", []).append(
                         res["non_2xx"] + sum(res["errors"].values())
                     )
@@ -151,6 +175,7 @@ def load_experiment(args: argparse.Namespace) -> int:
                     )
         for n, (proc, _port) in running.items():
             samples[n]["peak_rss_mb"] = rss_mb(proc.pid)
+            samples[n]["rss_pss_mb_now"] = [smaps_mb(pid) for pid in process_tree(proc.pid)]
     workdir.remove()
     report(samples, os.getloadavg())
     return 0
@@ -161,7 +186,7 @@ def report(samples: dict[str, dict[str, list[float]]], load: tuple[float, ...]) 
     for name, s in samples.items():
         parts = []
         for key, values in s.items():
-            if key == "peak_rss_mb":
+            if key in ("peak_rss_mb", "rss_pss_mb_now"):
                 parts.append(f"rss {values}")
                 continue
             med = statistics.median(values)
@@ -231,6 +256,7 @@ def main() -> int:
     parser.add_argument("--database", default=None)
     parser.add_argument("--old-src", default=None, help="source tree of the 'old' variant")
     args = parser.parse_args()
+    OLD_SRC[0] = args.old_src or ""
     if args.startup:
         return startup_experiment(args)
     return load_experiment(args)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import logging
 import os
 import select
@@ -85,7 +84,8 @@ def run_worker(config: uvicorn.Config, ready_fd: int) -> int:
     _die_with_parent()
     if os.getppid() == 1:
         return 1
-    gc.unfreeze()  # frozen in the parent, for copy-on-write: ours to collect now
+    # What the parent imported stays frozen: never traversed by the collector, so
+    # its pages stay shared with the parent instead of being copied into each worker.
     sock = bind(config.host, config.port)
     server = _Worker(config, ready_fd)
     server.run(sockets=[sock])
