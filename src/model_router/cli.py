@@ -89,25 +89,39 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
     }
     with metrics_directory(settings, workers):
-        if workers == 1:
-            uvicorn.run(APP, **options)
-        else:
-            raise SystemExit(serve_workers(uvicorn.Config(APP, **options), workers))
+        config = uvicorn.Config(APP, **options)
+        if workers > 1:
+            raise SystemExit(serve_workers(config, workers))
+        preload(config)
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            raise SystemExit(3)
+
+
+def preload(config: Any) -> None:
+    """Import and build the app with the cyclic collector off (it would run
+    some 250 times over the import's objects), then freeze what was built:
+    it lives as long as the process, and forked workers share its pages."""
+    import gc
+
+    gc.disable()
+    try:
+        config.load()
+        gc.freeze()
+    finally:
+        gc.enable()
 
 
 def serve_workers(config: Any, workers: int) -> int:
-    """Preload the app, fork `workers` SO_REUSEPORT workers, supervise them."""
-    import gc
-
+    """Fork `workers` SO_REUSEPORT workers from the preloaded app, supervise them."""
     from model_router import workers as supervisor
 
     try:
         guard = supervisor.hold_port(config.host, config.port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from None
-    config.load()  # imports the app once, before the fork: the workers share its pages
-    gc.collect()
-    gc.freeze()
+    preload(config)
     metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
     def worker_exited(pid: int) -> None:
