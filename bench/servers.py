@@ -37,6 +37,9 @@ from harness import (
     cpu_seconds,
     free_port,
     log,
+    pg_create,
+    pg_drop,
+    pg_url,
     process_tree,
     router_env,
     run_cli,
@@ -73,6 +76,8 @@ VARIANTS: dict[str, list[str]] = {
     "granian-st-bp": granian(*ST_RUST, "--loop", "uvloop", "--backpressure", "32"),
     "granian-mt": granian("--runtime-mode", "mt", "--runtime-threads", "2", "--loop", "uvloop"),
     "granian-rloop": granian(*ST_RUST, "--loop", "rloop"),
+    "granian2": granian("--workers", "2"),
+    "granian2-st": granian("--workers", "2", *ST_RUST),
 }
 
 
@@ -216,9 +221,12 @@ def startup_experiment(args: argparse.Namespace) -> int:
     if args.old_src:
         variants = {"old": {"PYTHONPATH": args.old_src}, "new": {}}
     times: dict[str, list[float]] = {n: [] for n in variants}
+    cpu: dict[str, list[float]] = {n: [] for n in variants}
     memory: dict[str, list[Any]] = {n: [] for n in variants}
+    pg = pg_create() if args.postgres else None
+    url = pg_url(pg) if pg else f"sqlite+aiosqlite:///{workdir.path / 'router.db'}"
     with cleanup_on_exit() as children:
-        env = router_env(args.database or f"sqlite+aiosqlite:///{workdir.path / 'router.db'}")
+        env = router_env(url)
         set_up_router_db(workdir.path, env, None)
         for i in range(args.startup):
             for name in variants if i % 2 == 0 else reversed(list(variants)):
@@ -229,8 +237,9 @@ def startup_experiment(args: argparse.Namespace) -> int:
                     cwd=workdir.path, env={**env, **variants[name]},
                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                 )  # fmt: skip
-                url = f"http://127.0.0.1:{port}/health"
-                times[name].append(wait_healthy(url, proc, 60, "serve"))
+                health = f"http://127.0.0.1:{port}/health"
+                times[name].append(wait_healthy(health, proc, 60, "serve"))
+                cpu[name].append(cpu_seconds(proc.pid))  # the whole tree's, spawn to healthy
                 time.sleep(2)
                 memory[name].append(
                     {pid: (rss_mb(pid)[0], *smaps_mb(pid)) for pid in process_tree(proc.pid)}
@@ -238,10 +247,16 @@ def startup_experiment(args: argparse.Namespace) -> int:
                 children.stop(proc)
                 log(f"{name}: {times[name][-1]:.3f} s; (VmHWM, Rss, Pss) {memory[name][-1]}")
     workdir.remove()
+    if pg:
+        pg_drop(pg)
     print(f"load average {os.getloadavg()}")
     for name, values in times.items():
-        print(f"{name}: start-up to healthy median {statistics.median(values):.3f} s, "
-              f"spread {min(values):.3f}-{max(values):.3f}; memory {memory[name][-1]}")  # fmt: skip
+        print(
+            f"{name}: start-up to healthy median {statistics.median(values):.3f} s, "
+            f"spread {min(values):.3f}-{max(values):.3f}; CPU to healthy median "
+            f"{statistics.median(cpu[name]):.3f} s [{min(cpu[name]):.3f}-{max(cpu[name]):.3f}]; "
+            f"memory {memory[name][-1]}"
+        )
     return 0
 
 
@@ -253,7 +268,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--startup", type=int, default=0, help="start-up runs (0: load runs)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database", default=None)
+    parser.add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database")
     parser.add_argument("--old-src", default=None, help="source tree of the 'old' variant")
     args = parser.parse_args()
     OLD_SRC[0] = args.old_src or ""

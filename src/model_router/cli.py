@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     Sessions = async_sessionmaker[AsyncSession]
 
 T = TypeVar("T")
-APP = "model_router.app:create_app"
 
 
 def _run(work: Callable[[Sessions], Awaitable[T]]) -> T:
@@ -72,70 +71,24 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API."""
     import uvicorn
 
-    from model_router.observability.logs import logging_config
+    from model_router.workers import preload, serve_workers, server_config
 
     settings = load_settings()
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": host or settings.host,
-        "port": port or settings.port,
-        "log_level": settings.log_level,
-        "log_config": logging_config(settings.log_format, settings.log_level),
-        "loop": "uvloop",
-        "http": "httptools",
-        "access_log": False,
-        "proxy_headers": False,  # the router reads no client address
-        "server_header": False,
-        "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
-    }
-    with metrics_directory(settings, workers):
-        config = uvicorn.Config(APP, **options)
+    config = server_config(settings, host, port)
+    with metrics_directory(settings, workers) as metrics_dir:
         if workers > 1:
-            raise SystemExit(serve_workers(config, workers))
+            try:
+                status = serve_workers(config, workers, metrics_dir)
+            except OSError as exc:
+                raise click.ClickException(
+                    f"cannot listen on {config.host}:{config.port}: {exc}"
+                ) from None
+            raise SystemExit(status)
         preload(config)
         server = uvicorn.Server(config)
         server.run()
         if not server.started:
             raise SystemExit(3)
-
-
-def preload(config: Any) -> None:
-    """Import and build the app with the cyclic collector off (it would run
-    some 250 times over the import's objects), then freeze what was built:
-    it lives as long as the process, and forked workers share its pages."""
-    import gc
-
-    gc.disable()
-    try:
-        config.load()
-        gc.freeze()
-    finally:
-        gc.enable()
-
-
-def serve_workers(config: Any, workers: int) -> int:
-    """Fork `workers` SO_REUSEPORT workers from the preloaded app, supervise them."""
-    from model_router import workers as supervisor
-
-    try:
-        guard = supervisor.hold_port(config.host, config.port)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from None
-    preload(config)
-    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-
-    def worker_exited(pid: int) -> None:
-        if metrics_dir:  # a crashed worker's live gauges go with it
-            from prometheus_client import multiprocess
-
-            multiprocess.mark_process_dead(pid, metrics_dir)  # type: ignore[no-untyped-call]
-
-    with guard:
-        return supervisor.Supervisor(
-            workers,
-            lambda ready_fd: supervisor.run_worker(config, ready_fd),
-            worker_exited,
-        ).run()
 
 
 def load_settings() -> Settings:
@@ -155,13 +108,13 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
+def metrics_directory(settings: Settings, workers: int) -> Iterator[Path | None]:
     """Several workers share their metrics through files in one directory
     (prometheus-client's multi-process mode, chosen by PROMETHEUS_MULTIPROC_DIR
     before the workers import it). A directory of our own is removed at exit."""
     chosen = settings.prometheus_multiproc_dir
     if chosen is None and workers == 1:
-        yield
+        yield None
         return
     own = chosen is None
     directory = Path(tempfile.mkdtemp(prefix="model-router-metrics-")) if own else chosen
@@ -171,7 +124,7 @@ def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     try:
-        yield
+        yield directory
     finally:
         if own:
             shutil.rmtree(directory, ignore_errors=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import select
@@ -25,13 +26,18 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
 
+from model_router.observability.logs import logging_config
+from model_router.settings import Settings
+
 log = logging.getLogger("model_router.workers")
 
 STARTUP_FAILURE = 3
+FORWARDED = {signal.SIGTERM, signal.SIGINT}
 MAX_BACKOFF = 30.0
 
 
@@ -78,8 +84,6 @@ def _die_with_parent() -> None:
 
 def run_worker(config: uvicorn.Config, ready_fd: int) -> int:
     """In a forked child: bind, serve until told to stop; the exit status."""
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
     os.setpgid(0, 0)  # group signals to the parent reach us once, through it
     _die_with_parent()
     if os.getppid() == 1:
@@ -108,9 +112,14 @@ class Supervisor:
 
     def spawn(self) -> None:
         read_fd, write_fd = os.pipe()
+        # Signals wait until the child has its own handlers and the parent knows its pid.
+        signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
         pid = os.fork()
         if pid == 0:  # the child never returns from here
             os.close(read_fd)
+            for sig in (*FORWARDED, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
             status = 1
             try:
                 status = self.start_worker(write_fd)
@@ -124,6 +133,7 @@ class Supervisor:
                 os._exit(status)
         os.close(write_fd)
         self.workers[pid] = read_fd
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
 
     def signal(self, signum: int, _frame: FrameType | None = None) -> None:
         self.stopping = signum  # a second signal is forwarded too: uvicorn stops at once
@@ -132,10 +142,11 @@ class Supervisor:
                 os.kill(pid, signum)
 
     def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in FORWARDED:
             signal.signal(sig, self.signal)
         for _ in range(self.count):
-            self.spawn()
+            if self.stopping is None:
+                self.spawn()
         status = 0
         while self.workers:
             self._read_ready()
@@ -183,3 +194,52 @@ class Supervisor:
             if pid in self.workers:
                 done.append((pid, os.waitstatus_to_exitcode(raw)))
         return done
+
+
+def preload(config: uvicorn.Config) -> None:
+    """Import and build the app with the cyclic collector off (it would run
+    some 250 times over the import's objects), then freeze what was built:
+    it lives as long as the process, and forked workers share its pages."""
+    gc.disable()
+    try:
+        config.load()
+        gc.freeze()
+    finally:
+        gc.enable()
+
+
+def server_config(settings: Settings, host: str | None, port: int | None) -> uvicorn.Config:
+    """uvicorn's settings for the router: httptools, uvloop, no access log."""
+    return uvicorn.Config(
+        "model_router.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        log_config=logging_config(settings.log_format, settings.log_level),
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        proxy_headers=False,  # the router reads no client address
+        server_header=False,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+    )
+
+
+def serve_workers(config: uvicorn.Config, workers: int, metrics_dir: Path | None) -> int:
+    """Fork `workers` SO_REUSEPORT workers from the preloaded app, supervise them."""
+    guard = hold_port(config.host, config.port)  # OSError: the port is taken
+    preload(config)
+
+    def worker_exited(pid: int) -> None:
+        if metrics_dir:  # a crashed worker's live gauges go with it
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid, metrics_dir)  # type: ignore[no-untyped-call]
+
+    with guard:
+        return Supervisor(
+            workers,
+            lambda ready_fd: run_worker(config, ready_fd),
+            worker_exited,
+        ).run()
