@@ -71,25 +71,24 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API."""
     import uvicorn
 
-    from model_router.observability.logs import logging_config
+    from model_router.workers import preload, serve_workers, server_config
 
     settings = load_settings()
-    with metrics_directory(settings, workers):
-        uvicorn.run(
-            "model_router.app:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers,
-            log_level=settings.log_level,
-            log_config=logging_config(settings.log_format, settings.log_level),
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            proxy_headers=False,  # the router reads no client address
-            server_header=False,
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
-        )
+    config = server_config(settings, host, port)
+    with metrics_directory(settings, workers) as metrics_dir:
+        if workers > 1:
+            try:
+                status = serve_workers(config, workers, metrics_dir)
+            except OSError as exc:
+                raise click.ClickException(
+                    f"cannot listen on {config.host}:{config.port}: {exc}"
+                ) from None
+            raise SystemExit(status)
+        preload(config)
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            raise SystemExit(3)
 
 
 def load_settings() -> Settings:
@@ -109,13 +108,13 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
+def metrics_directory(settings: Settings, workers: int) -> Iterator[Path | None]:
     """Several workers share their metrics through files in one directory
     (prometheus-client's multi-process mode, chosen by PROMETHEUS_MULTIPROC_DIR
     before the workers import it). A directory of our own is removed at exit."""
     chosen = settings.prometheus_multiproc_dir
     if chosen is None and workers == 1:
-        yield
+        yield None
         return
     own = chosen is None
     directory = Path(tempfile.mkdtemp(prefix="model-router-metrics-")) if own else chosen
@@ -125,7 +124,7 @@ def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     try:
-        yield
+        yield directory
     finally:
         if own:
             shutil.rmtree(directory, ignore_errors=True)
