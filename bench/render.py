@@ -30,7 +30,7 @@ def door_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         if c1 is None or c64 is None:
             continue
         chat1 = phases.get(f"{door.chat} c1") or phases["openai c1"]
-        chat64 = phases[f"{door.chat} c64"]
+        chat64 = phases.get(f"{door.chat} c64") or phases["openai c64"]
         base1 = direct.get(f"{door.direct} c1") or direct["openai c1"]
         chat_base1 = direct.get(f"{door.chat} c1") or direct["openai c1"]
         added = c1["p50_ms"] - base1["p50_ms"]
