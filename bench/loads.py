@@ -196,7 +196,7 @@ class Door:
     name: str  # phase names are "<name> c1", "<name> c64"
     title: str
     load: Load
-    chat: str  # the chat phase it is compared with ("openai" -> "openai c1"/"openai c64")
+    chat: str  # chat to the same mock, measured beside it ("openai", "openai-stream", ...)
     direct: str  # the direct phase its added latency is counted from
     check: Callable[[bytes], str | None] = field(compare=False)
 
@@ -226,6 +226,11 @@ DOORS = (
         check_embeddings,
     ),
 )  # fmt: skip
+
+
+def chat_load(name: str) -> Load:
+    """The router's chat load of a door's `chat` ("openai", "openai-stream", ...)."""
+    return PROTOCOLS[name.removesuffix("-stream")].chat(name.endswith("-stream"))
 
 
 def direct_loads() -> dict[str, Load]:

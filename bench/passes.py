@@ -32,8 +32,8 @@ from harness import (
 from loads import (
     DOORS,
     PROTOCOLS,
-    Door,
     Load,
+    chat_load,
     check_answer,
     check_chat,
     check_chat_stream,
@@ -43,21 +43,27 @@ from loads import (
 from phases import StreamTarget, Target, added_stream, paired_streams, run_wrk
 
 
-def plan(protocols: list[str], chat_stream_c1: bool) -> list[tuple[str, str, bool, int]]:
+def plan(protocols: list[str]) -> list[tuple[str, str, bool, int]]:
     """(phase name, protocol, stream, connections) of each measured chat phase."""
     phases = []
     for protocol in protocols:
         if protocol == "openai":
             phases.append(("openai c1", "openai", False, 1))
-            if chat_stream_c1:  # what /v1/responses, streamed, is compared with
-                phases.append(("openai-stream c1", "openai", True, 1))
         phases.append((f"{protocol} c64", protocol, False, 64))
         phases.append((f"{protocol}-stream c64", protocol, True, 64))
     return phases
 
 
-def door_plan(doors: bool) -> list[tuple[str, Door, int]]:
-    return [(f"{d.name} c{c}", d, c) for d in (DOORS if doors else ()) for c in (1, 64)]
+def door_plan(doors: bool) -> list[tuple[str, Load, int]]:
+    """(phase name, load, connections) of the doors' phases: each right after
+    the same phase of chat to the same mock ("<door> chat c1"), so that the
+    two are measured side by side on a machine whose load drifts."""
+    out = []
+    for door in DOORS if doors else ():
+        for c in (1, 64):
+            out.append((f"{door.name} chat c{c}", chat_load(door.chat), c))
+            out.append((f"{door.name} c{c}", door.load, c))
+    return out
 
 
 # --- direct -----------------------------------------------------------------------------
@@ -95,18 +101,15 @@ def direct_pass(
 
     load("warm-up", "openai", 16, args.warmup)
     phases = {}
-    for name, protocol, stream, connections in plan(protocols, doors):
-        # nginx serves every file alike: the others need less time than OpenAI's.
-        full = protocol == "openai" and not (stream and connections == 1)
-        duration = args.duration if full else min(args.duration, 4.0)
-        what = f"{protocol}-stream" if stream else protocol
-        phases[name] = load(name, what, connections, duration)
-    if doors:  # the doors' own upstream files: Anthropic's at c=1, the embeddings
-        phases["anthropic c1"] = load("anthropic c1", "anthropic", 1, min(args.duration, 4.0))
-        for c in (1, 64):
-            phases[f"embeddings c{c}"] = load(
-                f"embeddings c{c}", "embeddings", c, min(args.duration, 4.0)
-            )
+    short = min(args.duration, 4.0)  # nginx serves every file alike: the others need less
+    for name, protocol, stream, connections in plan(protocols):
+        duration = args.duration if protocol == "openai" else short
+        phases[name] = load(
+            name, f"{protocol}-stream" if stream else protocol, connections, duration
+        )
+    if doors:  # what the doors' added latency is counted from, at c=1
+        for what in ("openai-stream", "anthropic", "embeddings"):
+            phases[f"{what} c1"] = load(f"{what} c1", what, 1, short)
     return {
         "startup_s": round(nginx.startup_s, 3),
         "phases": phases,
@@ -292,15 +295,14 @@ def router_pass(
             warmups[name] = run.load(
                 f"warm-up {name}", PROTOCOLS[protocol].chat(stream), 16, args.warmup
             )
-    for _, door, _ in door_plan(doors)[::2]:
+    for door in DOORS if doors else ():
         warmups[door.name] = run.load(f"warm-up {door.name}", door.load, 16, args.warmup)
     phases: dict[str, Any] = {}
-    for name, protocol, stream, connections in plan(protocols, doors):
-        full = not (stream and connections == 1)
-        duration = args.duration if full else args.door_duration
-        phases[name] = run.load(name, PROTOCOLS[protocol].chat(stream), connections, duration)
-    for name, door, connections in door_plan(doors):
-        phases[name] = run.load(name, door.load, connections, args.door_duration)
+    for name, protocol, stream, connections in plan(protocols):
+        load = PROTOCOLS[protocol].chat(stream)
+        phases[name] = run.load(name, load, connections, args.duration)
+    for name, load, connections in door_plan(doors):
+        phases[name] = run.load(name, load, connections, args.door_duration)
     profile = None
     if args.profile and tag == "SQLite":
         profile = profile_phase(

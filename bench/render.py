@@ -29,10 +29,8 @@ def door_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         c1, c64 = phases.get(f"{door.name} c1"), phases.get(f"{door.name} c64")
         if c1 is None or c64 is None:
             continue
-        chat1 = phases.get(f"{door.chat} c1") or phases["openai c1"]
-        chat64 = phases.get(f"{door.chat} c64") or phases["openai c64"]
-        base1 = direct.get(f"{door.direct} c1") or direct["openai c1"]
-        chat_base1 = direct.get(f"{door.chat} c1") or direct["openai c1"]
+        chat1, chat64 = phases[f"{door.name} chat c1"], phases[f"{door.name} chat c64"]
+        base1, chat_base1 = direct[f"{door.direct} c1"], direct[f"{door.chat} c1"]
         added = c1["p50_ms"] - base1["p50_ms"]
         chat_added = chat1["p50_ms"] - chat_base1["p50_ms"]
         r = {
@@ -44,7 +42,9 @@ def door_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             "latency_vs_chat": ratio(added, chat_added),
             "rps_vs_chat": ratio(c64["rps"], chat64["rps"]),
             "cpu_vs_chat": ratio(c64["cpu_ms_per_request"], chat64["cpu_ms_per_request"]),
-            "chat_phase": f"{door.chat} c64",
+            "chat": {"path": chat64["path"], "model": chat64["model"],
+                     "added_p50_c1_ms": round(chat_added, 3), "rps_c64": chat64["rps"],
+                     "cpu_ms_per_request": chat64["cpu_ms_per_request"]},
         }  # fmt: skip
         r["met"] = (
             r["errors"] == 0

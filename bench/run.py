@@ -16,8 +16,8 @@ PostgreSQL).
 
 Writes bench/results/latest.json and latest.md, updates the table in
 bench/README.md, and prints the table. Options: --duration (default 10 s;
-BENCH_QUICK=1 or --quick: 3 s), --door-duration (front doors and the chat
-stream at c=1; default 5 s, quick 3 s), --workers, --no-postgres, --no-peers,
+BENCH_QUICK=1 or --quick: 3 s), --door-duration (each front door and the chat
+phase beside it; default 4 s, quick 3 s), --workers, --no-postgres, --no-peers,
 --no-doors, --keep (keep the temp directory). Numbers are for comparing runs
 on one machine: the load generator, the mock and the gateways share its cores.
 """
@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--door-duration", type=float, default=None,
-        help="seconds per front-door phase and the chat stream at c=1 (5; 3 with --quick)",
+        help="seconds per front-door phase and its chat phase beside it (4; 3 with --quick)",
     )  # fmt: skip
     parser.add_argument(
         "--quick", action="store_true", default=quick, help="3 s phases (also BENCH_QUICK=1)"
@@ -100,7 +100,7 @@ def parse_args() -> argparse.Namespace:
     if args.duration is None:
         args.duration = 3.0 if args.quick else 10.0
     if args.door_duration is None:
-        args.door_duration = min(args.duration, 3.0 if args.quick else 5.0)
+        args.door_duration = min(args.duration, 3.0 if args.quick else 4.0)
     args.warmup = 1.0
     args.startup_runs = 3
     args.stream_samples = 50 if args.quick else 200
