@@ -266,7 +266,10 @@ def router_pass(
     args: argparse.Namespace,
     protocols: list[str],
     doors: bool,
+    beside: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """The router's figures on one database; `beside(name)` runs right after
+    each measured phase (a peer's phase of the same name)."""
     log(f"--- router on {tag} ---")
     env = router_env(database_url)
     passdir = workdir / tag
@@ -301,8 +304,12 @@ def router_pass(
     for name, protocol, stream, connections in plan(protocols):
         load = PROTOCOLS[protocol].chat(stream)
         phases[name] = run.load(name, load, connections, args.duration)
+        if beside is not None:
+            beside(name)
     for name, load, connections in door_plan(doors):
         phases[name] = run.load(name, load, connections, args.door_duration)
+        if beside is not None:
+            beside(name)
     profile = None
     if args.profile and tag == "SQLite":
         profile = profile_phase(

@@ -6,11 +6,12 @@ It runs as one Node process (`build/start-server.js --port=N --headless`,
 NODE_ENV=production: no UI, no log stream) and reaches the same nginx mock
 through its per-request headers `x-portkey-provider` and
 `x-portkey-custom-host`. It is measured with the router's own phases where
-its API allows: c=1 latency, c=64 throughput with CPU per request (its
-process tree), streams (time to first byte, CPU per chunk), peak RSS,
-start-up to its first answer on `GET /`, and the front doors it has. A door
-it does not answer right is listed as unsupported; if it cannot be installed
-or started, the pass says why and the benchmark carries on.
+its API allows, each right after the router's (`PortkeyRun.beside`): c=1
+latency, c=64 throughput with CPU per request (its process tree), streams
+(time to first byte, CPU per chunk), peak RSS, start-up to its first answer
+on `GET /`, and the front doors it has. A door it does not answer right is
+listed as unsupported; if it cannot be installed or started, or fails on the
+way, the report says why and the benchmark carries on.
 
 bench/peers/package.json pins @hono/node-server to 1.14.1 (an npm override):
 with a later one every stream through Portkey 1.15.2 fails ("TypeError:
@@ -42,7 +43,6 @@ from harness import (
     wait_healthy,
 )
 from loads import (
-    DOORS,
     EMBEDDING_MODEL,
     PROTOCOLS,
     Load,
@@ -130,39 +130,118 @@ def portkey_log(workdir: Path, port: int) -> str:
         return ""
 
 
-def portkey_pass(
-    children: Children, workdir: Path, nginx: Nginx, args: argparse.Namespace, doors: bool
-) -> dict[str, Any]:
-    """Portkey's figures, or {"skipped": why}: never raises for Portkey's own failures."""
-    log("--- Portkey's gateway (peer) ---")
-    try:
-        return _portkey_pass(children, workdir, nginx, args, doors)
-    except Exception as exc:  # a peer's failure, whatever it is, never stops the run
-        why = str(exc).strip() or type(exc).__name__
-        log(f"Portkey pass skipped: {why[:1500]}")
-        return {"skipped": why[:2000], "version": portkey_version()}
+class PortkeyRun:
+    """Portkey's gateway, started and checked once; its phases run beside the
+    router's (`beside(name)` right after the router's phase of that name), and
+    `finish()` adds its streams and memory, stops it and returns its figures,
+    or {"skipped": why}. Nothing that goes wrong with Portkey stops the run."""
 
+    def __init__(
+        self, children: Children, workdir: Path, nginx: Nginx, args: argparse.Namespace,
+        doors: bool,
+    ) -> None:  # fmt: skip
+        self.children, self.workdir, self.nginx, self.args = children, workdir, nginx, args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.phases: dict[str, Any] = {}
+        self.failed = ""
+        self.result: dict[str, Any] = {"version": portkey_version()}
+        log("--- Portkey's gateway (peer) ---")
+        self._guard(lambda: self._start(doors))
 
-def _portkey_pass(
-    children: Children, workdir: Path, nginx: Nginx, args: argparse.Namespace, doors: bool
-) -> dict[str, Any]:
-    startups = []
-    for _ in range(args.startup_runs - 1):
-        proc, _, startup = start_portkey(children, workdir)
+    def _guard(self, work: Callable[[], None]) -> None:
+        if self.failed:
+            return
+        try:
+            work()
+        except Exception as exc:  # a peer's failure, whatever it is, never stops the run
+            why = str(exc).strip() or type(exc).__name__
+            if self.proc is not None:
+                why += f"\n--- Portkey's log ---\n{portkey_log(self.workdir, self.port)}"
+                self.children.stop(self.proc)
+                self.proc = None
+            self.failed = why
+            log(f"Portkey skipped: {why[:1500]}")
+
+    def _start(self, doors: bool) -> None:
+        startups = []
+        for _ in range(self.args.startup_runs - 1):
+            proc, _, startup = start_portkey(self.children, self.workdir)
+            startups.append(startup)
+            self.children.stop(proc)
+        self.proc, self.port, startup = start_portkey(self.children, self.workdir)
         startups.append(startup)
-        children.stop(proc)
-    proc, port, startup = start_portkey(children, workdir)
-    startups.append(startup)
-    log(
-        f"Portkey {portkey_version()} healthy "
-        f"{', '.join(f'{s:.2f}' for s in startups)} s after spawn"
-    )
-    try:
-        return _measure(proc, port, startups, nginx, args, doors)
-    except BenchError as exc:
-        raise BenchError(f"{exc}\n--- Portkey's log ---\n{portkey_log(workdir, port)}") from None
-    finally:
-        children.stop(proc)
+        log(
+            f"Portkey {portkey_version()} healthy "
+            f"{', '.join(f'{s:.2f}' for s in startups)} s after spawn"
+        )
+        self.result |= {
+            "command": "node build/start-server.js --port=N --headless (NODE_ENV=production)",
+            "startup_s": round(statistics.median(startups), 3),
+            "startup_samples_s": [round(s, 3) for s in startups],
+        }
+        self.loads = portkey_loads(self.nginx.base)
+        if not doors:
+            self.loads = {k: v for k, v in self.loads.items() if k.startswith("chat")}
+        problems = _supported(f"http://127.0.0.1:{self.port}", self.loads)
+        for name, problem in problems.items():
+            if problem:
+                log(f"  Portkey does not answer {name} right: {problem[:300]}")
+        if problems["chat"]:
+            raise BenchError(f"chat completions through Portkey: {problems['chat']}")
+        self.result["unsupported"] = {k: v for k, v in problems.items() if v}
+        self.ok = [name for name, problem in problems.items() if not problem]
+        for what in self.ok:
+            self._load(f"warm-up {what}", what, 16, self.args.warmup)
+
+    def _load(self, name: str, what: str, connections: int, duration: float) -> dict[str, Any]:
+        assert self.proc is not None
+        target = Target("portkey", f"http://127.0.0.1:{self.port}", self.proc.pid, UPSTREAM_KEY)
+        return run_wrk(
+            target, self.loads[what][0], connections=connections, duration=duration,
+            label=f"portkey {name}", nginx=self.nginx,
+        )  # fmt: skip
+
+    def beside(self, name: str) -> None:
+        """Portkey's phase of the same name as the router's that just ran, if it has one."""
+        phase, _, c = name.rpartition(" c")
+        what = {"openai": "chat", "openai-stream": "chat-stream"}.get(phase, phase)
+        if (phase == "openai-stream" and c == "1") or what not in getattr(self, "ok", ()):
+            return
+        duration = self.args.duration if what.startswith("chat") else self.args.door_duration
+
+        def run() -> None:
+            self.phases[name] = self._load(name, what, int(c), duration)
+
+        self._guard(run)
+
+    def finish(self) -> dict[str, Any]:
+        self._guard(self._streams)
+        if self.failed:
+            return self.result | {"skipped": self.failed[:2000], "phases": self.phases}
+        assert self.proc is not None
+        rss = peak_rss(self.proc.pid)
+        self.children.stop(self.proc)
+        return self.result | {
+            "phases": self.phases,
+            "peak_rss": rss,
+            "peak_rss_tree_mb": round(sum(r["peak_rss_mb"] for r in rss), 1),
+        }
+
+    def _streams(self) -> None:
+        self.result["streams"] = {}
+        if "chat-stream" not in self.ok:
+            return
+        pair = (
+            StreamTarget("direct", self.nginx.port, PROTOCOLS["openai"].direct(True)),
+            StreamTarget("portkey", self.port, self.loads["chat-stream"][0], UPSTREAM_KEY),
+        )
+        out, _ = paired_streams(pair, max(20, self.args.stream_samples // 2), 5)
+        self.result["streams"]["openai"] = added_stream(out, "portkey")
+        log(
+            f"stream via Portkey: TTFB direct {out['direct_ttfb_ms']:.3f} ms, "
+            f"Portkey {out['portkey_ttfb_ms']:.3f} ms; total {out['portkey_total_ms']:.3f} ms"
+        )
 
 
 def _supported(base: str, loads: dict[str, tuple[Load, Check]]) -> dict[str, str]:
@@ -181,70 +260,3 @@ def _supported(base: str, loads: dict[str, tuple[Load, Check]]) -> dict[str, str
             except BenchError as exc:
                 out[name] = str(exc)[:400]
     return out
-
-
-def _measure(
-    proc: subprocess.Popen[bytes],
-    port: int,
-    startups: list[float],
-    nginx: Nginx,
-    args: argparse.Namespace,
-    doors: bool,
-) -> dict[str, Any]:
-    base = f"http://127.0.0.1:{port}"
-    loads = portkey_loads(nginx.base)
-    if not doors:
-        loads = {k: v for k, v in loads.items() if k.startswith("chat")}
-    problems = _supported(base, loads)
-    for name, problem in problems.items():
-        if problem:
-            log(f"  Portkey does not answer {name} right: {problem[:300]}")
-    if problems["chat"]:
-        raise BenchError(f"chat completions through Portkey: {problems['chat']}")
-    target = Target("portkey", base, proc.pid, UPSTREAM_KEY)
-
-    def load(name: str, what: str, connections: int, duration: float) -> dict[str, Any]:
-        return run_wrk(
-            target, loads[what][0], connections=connections, duration=duration,
-            label=f"portkey {name}", nginx=nginx,
-        )  # fmt: skip
-
-    ok = [name for name, problem in problems.items() if not problem]
-    for what in ok:
-        load(f"warm-up {what}", what, 16, args.warmup)
-    phases = {
-        "openai c1": load("openai c1", "chat", 1, args.duration),
-        "openai c64": load("openai c64", "chat", 64, args.duration),
-    }
-    if "chat-stream" in ok:
-        phases["openai-stream c64"] = load("openai-stream c64", "chat-stream", 64, args.duration)
-    for door in DOORS if doors else ():
-        if door.name in ok:
-            for c in (1, 64):
-                phases[f"{door.name} c{c}"] = load(
-                    f"{door.name} c{c}", door.name, c, args.door_duration
-                )
-    streams = {}
-    if "chat-stream" in ok:
-        pair = (
-            StreamTarget("direct", nginx.port, PROTOCOLS["openai"].direct(True)),
-            StreamTarget("portkey", port, loads["chat-stream"][0], UPSTREAM_KEY),
-        )
-        out, _ = paired_streams(pair, max(20, args.stream_samples // 2), 5)
-        streams["openai"] = added_stream(out, "portkey")
-        log(
-            f"stream via Portkey: TTFB direct {out['direct_ttfb_ms']:.3f} ms, "
-            f"Portkey {out['portkey_ttfb_ms']:.3f} ms; total {out['portkey_total_ms']:.3f} ms"
-        )
-    rss = peak_rss(proc.pid)
-    return {
-        "version": portkey_version(),
-        "command": "node build/start-server.js --port=N --headless (NODE_ENV=production)",
-        "startup_s": round(statistics.median(startups), 3),
-        "startup_samples_s": [round(s, 3) for s in startups],
-        "unsupported": {k: v for k, v in problems.items() if v},
-        "phases": phases,
-        "streams": streams,
-        "peak_rss": rss,
-        "peak_rss_tree_mb": round(sum(r["peak_rss_mb"] for r in rss), 1),
-    }

@@ -64,9 +64,9 @@ def door_markdown(rows: list[dict[str, Any]]) -> list[str]:
         return []
     lines = [
         "",
-        f"Front doors ({rows[0]['database']}; each against chat to the same mock: added p50 at "
-        "c=1, req/s and CPU per request at c=64; goal: within "
-        f"{TARGETS['door_within']:.0%}):",
+        f"Front doors ({rows[0]['database']}; each against chat to the same mock, measured "
+        "just before it: added p50 at c=1, req/s and CPU per request at c=64; goal: within "
+        f"{TARGETS['door_within']:.0%}; Portkey's phase just after it):",
         "",
         "| door | c=1 p50 (ms) | added | vs chat | c=1 p99 (ms) | c=64 req/s | vs chat "
         "| c=64 p99 (ms) | CPU/request (ms) | vs chat | Portkey c=64 req/s | router / Portkey "

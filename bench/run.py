@@ -51,7 +51,7 @@ from harness import (
 )
 from loads import CHUNKS
 from passes import check_direct, direct_pass, router_pass
-from peers import portkey_pass
+from peers import PortkeyRun
 from render import door_rows, markdown, peer_ratios
 from report import TARGETS, summary_rows
 
@@ -136,14 +136,16 @@ def main() -> int:
             log(f"nginx on :{nginx.port}, healthy {nginx.startup_s * 1000:.1f} ms after spawn")
             check_direct(nginx)
             results["direct"] = direct_pass(nginx, args, protocols, doors)
-            if not args.no_peers:
-                results["peers"] = {
-                    "portkey": portkey_pass(children, workdir.path, nginx, args, doors)
-                }
+            # Portkey starts now and runs each of its phases right after the
+            # router's of the same name, so the two share the machine's state.
+            peer = None if args.no_peers else PortkeyRun(children, workdir.path, nginx, args, doors)
             sqlite_url = f"sqlite:///{workdir.path / 'bench.db'}"
             results["router"]["SQLite"] = router_pass(
-                children, workdir.path, nginx, sqlite_url, "SQLite", args, protocols, doors
-            )
+                children, workdir.path, nginx, sqlite_url, "SQLite", args, protocols, doors,
+                None if peer is None else peer.beside,
+            )  # fmt: skip
+            if peer is not None:
+                results["peers"] = {"portkey": peer.finish()}
             why = "--no-postgres" if args.no_postgres else pg_reachable()
             if why is None:
                 pg_database = pg_create()
