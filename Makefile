@@ -74,7 +74,7 @@ clean: ## remove the venv and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
 
 .PHONY: bench bench-analytics
-bench: install ## router vs a static nginx upstream, side by side (BENCH_QUICK=1: 3 s phases; BENCH_ANALYTICS=1: also bench-analytics)
+bench: install ## router vs a static nginx upstream and Portkey's gateway, side by side (BENCH_QUICK=1: 3 s phases; BENCH_NO_PEERS=1: no Portkey; BENCH_ANALYTICS=1: also bench-analytics)
 	@bench/install-tools.sh
 	$(BIN)/python bench/run.py
 	@if [ "$(BENCH_ANALYTICS)" = 1 ]; then $(MAKE) --no-print-directory bench-analytics; fi

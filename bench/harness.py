@@ -278,7 +278,10 @@ def start_nginx(children: Children, workdir: Path) -> Nginx:
 # --- the router ----------------------------------------------------------------------
 
 # (provider, protocol, base path on the mock); models below point at them.
+# "openai" is the catalogue's own provider, pointed at the mock: its
+# text-embedding-3-small is the embedding model of the /v1/embeddings phases.
 PROVIDERS = (
+    ("openai", "openai", "/openai/v1"),
     ("bench-openai", "openai", "/openai/v1"),
     ("bench-openai-stream", "openai", "/openai-stream/v1"),
     ("bench-anthropic", "anthropic", "/anthropic"),
@@ -529,6 +532,8 @@ def machine() -> dict[str, Any]:
         "kernel": os.uname().release,
         "git_revision": git("rev-parse", "HEAD"),
         "git_src_dirty": bool(status),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "node": _version(["node", "--version"]) if shutil.which("node") else "",
         "nginx": _version(["nginx", "-v"]),
         "wrk": _version(["wrk", "-v"]).splitlines()[0] if _version(["wrk", "-v"]) else "",
     }

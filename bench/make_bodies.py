@@ -7,12 +7,18 @@ role chunk, exactly 50 content chunks, a finish chunk, a usage chunk and
 [DONE]; an Anthropic message and its event stream (message_start,
 content_block_start, ping, 50 text deltas, content_block_stop, message_delta,
 message_stop); a Gemini GenerateContentResponse and its `alt=sse` stream of 50
-chunks (CRLF framing, cumulative usageMetadata, finishReason on the last).
+chunks (CRLF framing, cumulative usageMetadata, finishReason on the last); an
+OpenAI Responses API `response` and its event stream (created, in_progress,
+output item and content part added, 50 `response.output_text.delta`s, the
+done events, completed), which a peer gateway's `/v1/responses` reaches
+(the router's own goes through Chat Completions); an OpenAI embeddings list of
+one 1,536-dimension vector.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "bodies"
@@ -207,16 +213,113 @@ def gemini() -> tuple[str, str]:
     return dump(response(TEXT, "STOP", COMPLETION_TOKENS)) + "\n", "".join(frames)
 
 
+def responses() -> tuple[str, str]:
+    usage = {
+        "input_tokens": PROMPT_TOKENS,
+        "input_tokens_details": {"cached_tokens": 128},
+        "output_tokens": COMPLETION_TOKENS,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+    }
+    part = {"type": "output_text", "text": TEXT, "annotations": [], "logprobs": []}
+    item_id = "msg_BENCHa1b2c3d4e5f6g7h8i9j0"
+    item = {
+        "id": item_id,
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [part],
+    }
+    response = {
+        "id": "resp_BENCHa1b2c3d4e5f6g7h8i9j0",
+        "object": "response",
+        "created_at": CREATED,
+        "status": "completed",
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": 256,
+        "model": "gpt-4o-mini-2024-07-18",
+        "output": [item],
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": True,
+        "temperature": 0.2,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": None,
+        "metadata": {},
+    }
+    seq = iter(range(10_000))
+
+    def event(name: str, data: dict[str, object]) -> str:
+        return (
+            f"event: {name}\ndata: "
+            + dump({"type": name, **data, "sequence_number": next(seq)})
+            + "\n\n"
+        )
+
+    head = {**response, "status": "in_progress", "output": [], "usage": None}
+    at = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    empty = {**part, "text": ""}
+    frames = [
+        event("response.created", {"response": head}),
+        event("response.in_progress", {"response": head}),
+        event(
+            "response.output_item.added",
+            {"output_index": 0, "item": {**item, "status": "in_progress", "content": []}},
+        ),
+        event("response.content_part.added", {**at, "part": empty}),
+    ]
+    frames += [
+        event("response.output_text.delta", {**at, "delta": p, "logprobs": []}) for p in PIECES
+    ]
+    frames += [
+        event("response.output_text.done", {**at, "text": TEXT, "logprobs": []}),
+        event("response.content_part.done", {**at, "part": part}),
+        event("response.output_item.done", {"output_index": 0, "item": item}),
+        event("response.completed", {"response": response}),
+    ]
+    return dump(response) + "\n", "".join(frames)
+
+
+def embeddings() -> str:
+    """One unit-length vector of 1,536 floats (text-embedding-3-small's size)."""
+    rng = random.Random(18)
+    raw = [rng.gauss(0.0, 1.0) for _ in range(1536)]
+    norm = sum(x * x for x in raw) ** 0.5
+    body = {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": 0, "embedding": [round(x / norm, 9) for x in raw]}
+        ],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 36, "total_tokens": 36},
+    }
+    return dump(body) + "\n"
+
+
 def main() -> None:
     HERE.mkdir(exist_ok=True)
     for name, (body, stream) in {
         "openai": openai(),
         "anthropic": anthropic(),
         "gemini": gemini(),
+        "responses": responses(),
     }.items():
         (HERE / f"{name}.json").write_text(body)
         (HERE / f"{name}.sse").write_text(stream)
         print(f"{name}: {len(body.encode())} B json, {len(stream.encode())} B stream")
+    body = embeddings()
+    (HERE / "embeddings.json").write_text(body)
+    print(f"embeddings: {len(body.encode())} B json")
 
 
 if __name__ == "__main__":

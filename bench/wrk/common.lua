@@ -1,7 +1,9 @@
 -- Shared by the request scripts: a prebuilt POST, a per-thread count of the
 -- requests written to the server (checked against nginx's stub_status), and a done() that prints one machine-readable line:
 --   BENCH {"requests":N,"sent":N,"p50_us":...,"p90_us":...,"p99_us":...,...}
--- Script arguments (after `--`): API key ("-" for none), model, stream (true|false).
+-- Script arguments (after `--`): API key ("-" for none), model, stream (true|false),
+-- then any extra headers, one argument each as "Name: value" (a peer gateway's
+-- x-portkey-provider and x-portkey-custom-host).
 -- The including script sets `body_template` with {{model}} and {{stream}}.
 
 local threads = {}
@@ -20,6 +22,12 @@ function init(args)
       headers["Authorization"] = "Bearer " .. key
       headers["x-api-key"] = key
       headers["x-goog-api-key"] = key
+   end
+   for i = 4, #args do
+      local name, value = args[i]:match("^([^:]+):%s*(.*)$")
+      if name then
+         headers[name] = value
+      end
    end
    prebuilt = wrk.format("POST", nil, headers, body)
    sent = 0
