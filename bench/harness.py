@@ -425,11 +425,11 @@ def start_router(
 
 
 def router_workers(router: Router) -> list[int]:
-    """The worker processes (uvicorn spawns them with multiprocessing; with
-    one worker, the serve process itself serves)."""
+    """The worker processes (`serve` forks them and only watches; with one
+    worker, the serve process itself serves)."""
     if router.workers == 1:
         return [router.proc.pid]
-    return [p for p in process_tree(router.proc.pid) if "spawn_main" in cmdline(p)]
+    return [p for p in process_tree(router.proc.pid) if p != router.proc.pid]
 
 
 # --- PostgreSQL ----------------------------------------------------------------------
