@@ -76,6 +76,8 @@ FAST_PATHS = {
     "/v1/responses": responses.fast_create_response,
 }
 """POST endpoints served as plain ASGI (the hot path), before FastAPI."""
+TRACED = {"/v1/embeddings"}
+"""Model-call endpoints served by FastAPI that still get a request span."""
 
 
 class Gateway:
@@ -85,19 +87,19 @@ class Gateway:
         self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and (endpoint := FAST_PATHS.get(scope["path"])) is not None
-        ):
+        if scope["type"] == "http" and scope["method"] == "POST":
             state: AppState | None = getattr(self.api.state, "router", None)
-            if state is not None:
-                tracing = state.ops.tracing
-                if tracing is None:
+            endpoint = FAST_PATHS.get(scope["path"])
+            if state is not None and endpoint is not None:
+                if state.ops.tracing is None:
                     await endpoint(state, scope, receive, send)
                     return
-                with tracing.request_span(Headers(scope=scope)):
+                with state.ops.tracing.request_span(Headers(scope=scope), scope["path"]):
                     await endpoint(state, scope, receive, send)
+                return
+            if state is not None and state.ops.tracing is not None and scope["path"] in TRACED:
+                with state.ops.tracing.request_span(Headers(scope=scope), scope["path"]):
+                    await self.api(scope, receive, send)
                 return
         await self.api(scope, receive, send)
 

@@ -214,21 +214,54 @@ def test_retries_and_fallbacks_are_one_attempt_span_each(
     assert attributes(root.attributes)["http.response.status_code"] == 200
 
 
-def test_an_embeddings_call_is_a_client_span_with_its_usage(
+def _spans_of_trace(receiver: Receiver, trace_id: str, count: int) -> list[Span]:
+    deadline = time.monotonic() + 10
+    while len(ours := [s for _, s in receiver.spans if s.trace_id.hex() == trace_id]) < count:
+        assert time.monotonic() < deadline, f"{len(ours)} of {count} spans of {trace_id}"
+        time.sleep(0.05)
+    return ours
+
+
+def test_an_embeddings_call_is_a_request_span_over_a_client_span_with_its_usage(
     traced: str, receiver: Receiver, user_key: str
 ) -> None:
-    with httpx.Client(base_url=traced, headers={"authorization": f"Bearer {user_key}"}) as api:
+    trace_id = "5bf92f3577b34da6a3ce929d0e0e4737"
+    headers = {
+        "authorization": f"Bearer {user_key}",
+        "traceparent": f"00-{trace_id}-00f067aa0ba902b8-01",
+    }
+    with httpx.Client(base_url=traced, headers=headers) as api:
         reply = api.post(
             "/v1/embeddings", json={"model": "text-embedding-3-small", "input": "trace my vector"}
         )
     assert reply.status_code == 200, reply.text
-    deadline = time.monotonic() + 10
-    while not (
-        spans := [s for _, s in receiver.spans if s.name == "embeddings text-embedding-3-small"]
-    ):
-        assert time.monotonic() < deadline, "no embeddings span"
-        time.sleep(0.05)
-    a = attributes(spans[-1].attributes)
-    assert spans[-1].kind == Span.SPAN_KIND_CLIENT
+    spans = _spans_of_trace(receiver, trace_id, 2)
+    (root,) = [s for s in spans if s.kind == Span.SPAN_KIND_SERVER]
+    (attempt,) = [s for s in spans if s.kind == Span.SPAN_KIND_CLIENT]
+    assert root.name == attempt.name == "embeddings text-embedding-3-small"
+    assert attempt.parent_span_id == root.span_id
+    r = attributes(root.attributes)
+    assert r["url.path"] == "/v1/embeddings" and r["gen_ai.operation.name"] == "embeddings"
+    assert r["http.response.status_code"] == 200 and r["model_router.cost_usd"] > 0
+    a = attributes(attempt.attributes)
     assert a["gen_ai.operation.name"] == "embeddings" and a["gen_ai.provider.name"] == "openai"
     assert a["gen_ai.usage.input_tokens"] == reply.json()["usage"]["prompt_tokens"] == 3
+
+
+def test_a_messages_call_is_a_request_span_on_its_own_path(
+    traced: str, receiver: Receiver, user_key: str
+) -> None:
+    trace_id = "6bf92f3577b34da6a3ce929d0e0e4738"
+    headers = {"x-api-key": user_key, "traceparent": f"00-{trace_id}-00f067aa0ba902b9-01"}
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 20,
+        "messages": [{"role": "user", "content": "trace my message"}],
+    }
+    with httpx.Client(base_url=traced, headers=headers) as api:
+        reply = api.post("/v1/messages", json=body)
+    assert reply.status_code == 200, reply.text
+    spans = _spans_of_trace(receiver, trace_id, 2)
+    (root,) = [s for s in spans if s.kind == Span.SPAN_KIND_SERVER]
+    assert root.name == "chat claude-haiku-4-5"
+    assert attributes(root.attributes)["url.path"] == "/v1/messages"

@@ -37,6 +37,8 @@ from model_router.providers.base import EmbeddingProvider, Provider, Target
 Row = RequestRecord
 SCOPE = "model_router"
 EXPORT_TIMEOUT = 5  # seconds per export, retries included
+OPERATIONS = {"/v1/embeddings": "embeddings"}
+"""GenAI operation names of the traced endpoints other than "chat"."""
 
 
 def traces_url(endpoint: str) -> str:
@@ -89,17 +91,18 @@ class Tracing:
         self._propagator = TraceContextTextMapPropagator()
 
     @contextmanager
-    def request_span(self, headers: Mapping[str, str]) -> Iterator[Span]:
+    def request_span(self, headers: Mapping[str, str], path: str) -> Iterator[Span]:
         """The request's span, current while the request (and its stream) runs."""
         parent = self._propagator.extract(headers)
+        operation = OPERATIONS.get(path, "chat")
         with self.tracer.start_as_current_span(
-            "chat",
+            operation,
             context=parent,
             kind=SpanKind.SERVER,
             attributes={
-                "gen_ai.operation.name": "chat",
+                "gen_ai.operation.name": operation,
                 "http.request.method": "POST",
-                "url.path": "/v1/chat/completions",
+                "url.path": path,
             },
         ) as span:
             yield span
@@ -109,7 +112,8 @@ class Tracing:
         span = trace.get_current_span()
         if not span.is_recording():
             return
-        span.update_name(f"chat {row.model}")
+        operation = "embeddings" if row.front_door == "embeddings" else "chat"
+        span.update_name(f"{operation} {row.model}")
         attributes: dict[str, Any] = {
             "gen_ai.request.model": row.requested_model or row.model,
             "gen_ai.usage.input_tokens": row.input_tokens,
