@@ -79,7 +79,9 @@ class RequestFilter:
 
     model: str | None = None
     status: Status | None = None
-    search: str | None = None  # a case-insensitive substring of the prompt, taken literally
+    # A case-insensitive substring of the prompt's first or last 2,000 characters
+    # (db/search.py), taken literally.
+    search: str | None = None
     start: date | datetime | None = None
     end: date | datetime | None = None
     tags: tuple[str, ...] = ()  # NAME (present) or NAME=VALUE; every one must match
@@ -304,7 +306,7 @@ def _daily(day: date, t: _Tally) -> DailyStats:
 
 
 def _filtered(
-    scope: uuid.UUID | None, filters: RequestFilter, *, fts: bool = False
+    scope: uuid.UUID | None, filters: RequestFilter, *, dialect: str, fts: bool = False
 ) -> list[ColumnElement[bool]]:
     where = [*_scoped(scope), *_window(filters.start, filters.end)]
     if filters.model is not None:
@@ -321,7 +323,8 @@ def _filtered(
             if fts and len(filters.search) >= search.FTS_MIN_CHARS:
                 where.append(search.fts_match(filters.search))
             # Parameterised; `%`, `_` and the escape character are escaped.
-            where.append(Request.prompt_text.icontains(filters.search, autoescape=True))
+            searched = search.search_text(dialect)
+            where.append(searched.icontains(filters.search, autoescape=True))
     return where
 
 
@@ -338,7 +341,12 @@ async def list_requests(
     count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
-    where = _filtered(scope, filters, fts=bool(filters.search) and await search.has_fts(session))
+    where = _filtered(
+        scope,
+        filters,
+        dialect=session.get_bind().dialect.name,
+        fts=bool(filters.search) and await search.has_fts(session),
+    )
     total, estimated = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []
