@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Text, func, literal_column, select, table
+from sqlalchemy import DDL, Select, Text, event, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -39,6 +39,14 @@ _SQLITE_TEXT = (
     f"CASE WHEN length(requests.prompt_text) <= {_WHOLE} THEN requests.prompt_text "
     f"ELSE substr(requests.prompt_text, 1, {EDGE_CHARS}) || char(10) || "
     f"substr(requests.prompt_text, -{EDGE_CHARS}) END"
+)
+
+
+# Part of the schema: a schema made from the models (tests, `create_all`) has it too.
+event.listen(
+    Request.__table__,
+    "before_create",
+    DDL(PG_FUNCTION).execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
 )
 
 
