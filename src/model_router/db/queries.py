@@ -34,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +58,7 @@ ZERO = Decimal(0)
 PREVIEW_CHARS = 200
 # A text search counts its matches up to this many; past it the total is flagged an estimate.
 SEARCH_COUNT_CAP = 10_000
+SEARCH_WORK_MEM = "32MB"  # PostgreSQL: a search's bitmaps stay exact (see list_requests)
 # A UUIDv7 id's time and its row's `created_at` are this close at most (the id
 # is made as the call starts): a lookup by id reads only the partitions around it.
 ID_TIME_SLACK = timedelta(days=1)
@@ -341,10 +343,16 @@ async def list_requests(
     count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
+    dialect = session.get_bind().dialect.name
+    if filters.search and dialect == "postgresql":
+        # The trigram index's matches for a common word, ANDed with another
+        # index's, overflow the default 4 MB bitmap and go lossy: every row of
+        # their pages is checked again (240 ms instead of 107 at 10M rows).
+        await session.execute(text(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'"))
     where = _filtered(
         scope,
         filters,
-        dialect=session.get_bind().dialect.name,
+        dialect=dialect,
         fts=bool(filters.search) and await search.has_fts(session),
     )
     total, estimated = await _count(session, scope, filters, where)
