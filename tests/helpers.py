@@ -9,6 +9,12 @@ from typing import Any
 
 import anthropic
 import httpx
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from model_router.db import partitions, rollup
+from model_router.db.models import Request
+from model_router.db.records import RequestRecord
 
 
 def chat(
@@ -63,3 +69,12 @@ def latest_rows(client: httpx.Client, count: int = 1) -> list[dict[str, Any]]:
     assert len(rows) == count, rows
     details = [client.get(f"/v1/analytics/requests/{row['id']}") for row in rows]
     return [json.loads(d.text, parse_float=Decimal) for d in details]
+
+
+async def store_as_the_writer(engine: AsyncEngine, rows: list[dict[str, Any]], until: Any) -> None:
+    """Rows stored as the request-log writer stores them: with their rollup sums,
+    in one transaction (PostgreSQL: their months made first, up to `until`)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(partitions.ensure, min(r["created_at"] for r in rows), until)
+        await conn.execute(insert(Request), rows)
+        await rollup.add_rows(conn, [RequestRecord(**r) for r in rows])

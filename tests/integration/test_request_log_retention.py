@@ -20,8 +20,8 @@ from model_router.db import partitions, queries, rollup
 from model_router.db.cost_queries import cost_breakdown
 from model_router.db.engine import make_engine
 from model_router.db.models import Request, User
-from model_router.db.records import RequestRecord
 from model_router.services.log_maintenance import LogMaintenance, UpkeepReport
+from tests.helpers import store_as_the_writer
 
 pytestmark = pytest.mark.anyio
 
@@ -68,11 +68,7 @@ ROWS = [
 
 
 async def _store(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None:
-    """As the request-log writer stores them: the rows and their rollup sums together."""
-    async with engine.begin() as conn:
-        await conn.run_sync(partitions.ensure, min(r["created_at"] for r in rows), NOW)
-        await conn.execute(insert(Request), rows)
-        await rollup.add_rows(conn, [RequestRecord(**r) for r in rows])
+    await store_as_the_writer(engine, rows, NOW)
 
 
 @pytest.fixture

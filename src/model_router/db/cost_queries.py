@@ -2,6 +2,9 @@
 
 Tags are a JSON object on the request row; `Request.tags[name].as_string()`
 is `json_extract` on SQLite and `->>` on PostgreSQL, so both group alike.
+Grouped by key, by model or by one tag (unfiltered), the sums come from the
+rollups (db/rollup.py, db/tag_rollup.py): exact, and fast at any size; the
+rest reads the request log.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import BigInteger, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from model_router.db import rollup
+from model_router.db import rollup, tag_rollup
 from model_router.db.models import Request, User
 from model_router.schemas.analytics import CostBreakdown, CostGroup
 
@@ -54,6 +57,10 @@ async def cost_breakdown(
     start = end - timedelta(days=days - 1)
     if group_by in ("key", "model") and not tags:
         rows = await _rollup_groups(session, scope, group_by, start, model)
+    elif group_by.startswith("tag:") and not tags and model is None:
+        rows = await tag_rollup.cost_groups(
+            await session.connection(), scope, group_by.removeprefix("tag:"), start
+        )
     else:
         rows = await _log_groups(session, scope, group_by, start, tags, model)
     names: dict[Any, str] = {}

@@ -34,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +58,7 @@ ZERO = Decimal(0)
 PREVIEW_CHARS = 200
 # A text search counts its matches up to this many; past it the total is flagged an estimate.
 SEARCH_COUNT_CAP = 10_000
+SEARCH_WORK_MEM = "32MB"  # PostgreSQL: a search's bitmaps stay exact (see list_requests)
 # A UUIDv7 id's time and its row's `created_at` are this close at most (the id
 # is made as the call starts): a lookup by id reads only the partitions around it.
 ID_TIME_SLACK = timedelta(days=1)
@@ -79,7 +81,9 @@ class RequestFilter:
 
     model: str | None = None
     status: Status | None = None
-    search: str | None = None  # a case-insensitive substring of the prompt, taken literally
+    # A case-insensitive substring of the prompt's first or last 2,000 characters
+    # (db/search.py), taken literally.
+    search: str | None = None
     start: date | datetime | None = None
     end: date | datetime | None = None
     tags: tuple[str, ...] = ()  # NAME (present) or NAME=VALUE; every one must match
@@ -304,7 +308,7 @@ def _daily(day: date, t: _Tally) -> DailyStats:
 
 
 def _filtered(
-    scope: uuid.UUID | None, filters: RequestFilter, *, fts: bool = False
+    scope: uuid.UUID | None, filters: RequestFilter, *, dialect: str, fts: bool = False
 ) -> list[ColumnElement[bool]]:
     where = [*_scoped(scope), *_window(filters.start, filters.end)]
     if filters.model is not None:
@@ -321,7 +325,8 @@ def _filtered(
             if fts and len(filters.search) >= search.FTS_MIN_CHARS:
                 where.append(search.fts_match(filters.search))
             # Parameterised; `%`, `_` and the escape character are escaped.
-            where.append(Request.prompt_text.icontains(filters.search, autoescape=True))
+            searched = search.search_text(dialect)
+            where.append(searched.icontains(filters.search, autoescape=True))
     return where
 
 
@@ -338,7 +343,18 @@ async def list_requests(
     count of all matches. A page past the end is empty."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page must be at least 1")
-    where = _filtered(scope, filters, fts=bool(filters.search) and await search.has_fts(session))
+    dialect = session.get_bind().dialect.name
+    if filters.search and dialect == "postgresql":
+        # The trigram index's matches for a common word, ANDed with another
+        # index's, overflow the default 4 MB bitmap and go lossy: every row of
+        # their pages is checked again (240 ms instead of 107 at 10M rows).
+        await session.execute(text(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'"))
+    where = _filtered(
+        scope,
+        filters,
+        dialect=dialect,
+        fts=bool(filters.search) and await search.has_fts(session),
+    )
     total, estimated = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
     summaries: list[RequestSummary] = []

@@ -18,8 +18,9 @@ import functools
 import importlib
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -113,7 +114,11 @@ ALL_TABLE = Table(
 )
 
 
-def _day_of(moment: datetime) -> date:
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def day_of(moment: datetime) -> date:
     return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
 
 
@@ -136,7 +141,7 @@ def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
     groups: dict[tuple[date, uuid.UUID, str, str], dict[str, Any]] = {}
     for row in rows:
         key = (
-            _day_of(row.created_at),
+            day_of(row.created_at),
             row.user_id or NO_KEY,
             row.model,
             row.provider or "",
@@ -190,14 +195,14 @@ def without_key(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @functools.cache
-def _upsert(dialect: str, table: Table) -> Any:
+def upsert(dialect: str, table: Table, key: tuple[str, ...], counts: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT (key) DO UPDATE SET n = n + excluded.n, on both backends."""
     # The dialect's module only: PostgreSQL's costs a SQLite worker 40 ms and 2 MB.
     module: Any = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
     stmt = module.insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=list(KEY if table is TABLE else ALL_KEY),
-        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTS},
+        index_elements=list(key),
+        set_={name: table.c[name] + stmt.excluded[name] for name in counts},
     )
 
 
@@ -205,11 +210,15 @@ async def add_rows(conn: AsyncConnection, rows: Sequence[RequestRecord]) -> None
     """Add the sums of freshly inserted request-log rows; call in their transaction."""
     groups = tally(rows)
     if groups:
-        await conn.execute(_upsert(conn.dialect.name, TABLE), groups)
-        await conn.execute(_upsert(conn.dialect.name, ALL_TABLE), without_key(groups))
+        dialect = conn.dialect.name
+        await conn.execute(upsert(dialect, TABLE, KEY, COUNTS), groups)
+        await conn.execute(upsert(dialect, ALL_TABLE, ALL_KEY, COUNTS), without_key(groups))
+    from model_router.db import tag_rollup  # it builds on this module: imported here
+
+    await tag_rollup.add_rows(conn, rows)
 
 
-def _day_expr(dialect: str) -> ColumnElement[date]:
+def day_expr(dialect: str) -> ColumnElement[date]:
     if dialect == "postgresql":
         return cast(func.timezone(literal_column("'UTC'"), Request.created_at), Date)
     return type_coerce(func.date(Request.created_at), Date)
@@ -222,9 +231,9 @@ def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def rebuild_statement(dialect: str, table: Table = TABLE) -> Any:
     """INSERT INTO usage_daily (or `table`: usage_daily_all) SELECT <the sums>
     FROM requests GROUP BY <the key>."""
-    day = _day_expr(dialect)
+    day = day_expr(dialect)
     keyed = table is TABLE
-    user = func.coalesce(Request.user_id, literal_column(f"'{_uuid_literal(dialect)}'"))
+    user = func.coalesce(Request.user_id, literal_column(f"'{uuid_literal(dialect)}'"))
     provider = func.coalesce(Request.provider, "")
     success = Request.status == "success"
     unknown = Request.cost_unknown | (success & Request.total_cost_usd.is_(None))
@@ -256,7 +265,7 @@ def rebuild_statement(dialect: str, table: Table = TABLE) -> Any:
     return table.insert().from_select([*(KEY if keyed else ALL_KEY), *COUNTS], query)
 
 
-def _uuid_literal(dialect: str) -> str:
+def uuid_literal(dialect: str) -> str:
     # SQLAlchemy's Uuid stores 32 hex digits on SQLite and a uuid on PostgreSQL.
     return str(NO_KEY) if dialect == "postgresql" else NO_KEY.hex
 
@@ -267,12 +276,15 @@ async def rebuild(conn: AsyncConnection) -> None:
     Days before the log's oldest row keep their sums: retention deleted their
     rows (whole UTC days, db/retention.py), and the rollup is all that is left
     of them."""
-    oldest = await conn.scalar(select(func.min(_day_expr(conn.dialect.name))))
+    oldest = await conn.scalar(select(func.min(day_expr(conn.dialect.name))))
     if oldest is None:  # no rows: nothing to recompute, and history stays
         return
     for table in (TABLE, ALL_TABLE):
         await conn.execute(delete(table).where(table.c.day >= oldest))
         await conn.execute(rebuild_statement(conn.dialect.name, table))
+    from model_router.db import tag_rollup  # it builds on this module: imported here
+
+    await tag_rollup.rebuild(conn, oldest)
 
 
 async def _sums(
@@ -353,3 +365,21 @@ async def count_rows(
     if model is not None:
         query = query.where(c.model == model)
     return int(await conn.scalar(query) or 0)
+
+
+async def cost_totals(conn: AsyncConnection, scope: uuid.UUID | None, start: date) -> Any:
+    """(requests, tokens, cost, unknown) of the days from `start` on, for one key
+    or every key."""
+    c = (TABLE if scope is not None else ALL_TABLE).c
+    query = select(
+        func.coalesce(cast(func.sum(c.requests), BigInteger), 0).label("requests"),
+        func.coalesce(cast(func.sum(c.total_tokens), BigInteger), 0).label("tokens"),
+        func.sum(c.cost_usd).label("cost"),
+        func.coalesce(cast(func.sum(c.unknown_cost), BigInteger), 0).label("unknown"),
+    ).where(c.day >= start)
+    if scope is not None:
+        query = query.where(c.user_id == scope)
+    row = (await conn.execute(query)).one()
+    return SimpleNamespace(
+        requests=row.requests, tokens=row.tokens, cost=row.cost or ZERO, unknown=row.unknown
+    )

@@ -1,20 +1,68 @@
-"""SQLite's search index of the request log's prompts (migration 0011).
+"""What the request log's search reads, and its indexes.
 
-An FTS5 trigram index (`requests_fts`, external content, kept by triggers)
-narrows the rows a search reads; the literal, case-insensitive `LIKE` beside it
-(db/queries.py) still decides, so results are those of `LIKE` alone. PostgreSQL
-has its `pg_trgm` GIN index instead, which `ILIKE` uses by itself.
+A search looks for its text, literally and case-insensitively, in the prompt's
+first and last `EDGE_CHARS` characters (`search_text`): where a person or an
+agent's system prompt starts and where the newest message is. A bound keeps
+the index cheap to write: a trigram index of whole prompts made every insert
+of a 50 KB agent prompt write thousands of index entries.
+
+PostgreSQL: a `pg_trgm` GIN index of `request_search_text(prompt_text)`, an SQL
+function (`PG_FUNCTION`, migration 0013) that the query calls too, so the
+planner matches the index; `ILIKE` uses it by itself.
+
+SQLite: an FTS5 trigram index of the prompt (`requests_fts`, external
+content, kept by triggers, migration 0011) narrows the rows a search reads;
+the literal, case-insensitive `LIKE` beside it still decides, so results are
+those of `LIKE` alone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, literal_column, select, table
+from sqlalchemy import DDL, Select, Text, event, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from model_router.db.models import Request
+
 FTS_MIN_CHARS = 3  # a trigram index finds nothing shorter
+EDGE_CHARS = 2000  # a search reads this many characters at each end of the prompt
+PG_FUNCTION_NAME = "request_search_text"
+_WHOLE = 2 * EDGE_CHARS
+PG_FUNCTION = f"""CREATE OR REPLACE FUNCTION {PG_FUNCTION_NAME}(prompt text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN length(prompt) <= {_WHOLE} THEN prompt
+ELSE substr(prompt, 1, {EDGE_CHARS}) || E'\\n' || substr(prompt, length(prompt) - {EDGE_CHARS - 1})
+END $$"""
+_SQLITE_TEXT = (
+    f"CASE WHEN length(requests.prompt_text) <= {_WHOLE} THEN requests.prompt_text "
+    f"ELSE substr(requests.prompt_text, 1, {EDGE_CHARS}) || char(10) || "
+    f"substr(requests.prompt_text, -{EDGE_CHARS}) END"
+)
+
+
+# Part of the schema: a schema made from the models (tests, `create_all`) has it too.
+event.listen(
+    Request.__table__,
+    "before_create",
+    DDL(PG_FUNCTION).execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
+)
+
+
+def search_text(dialect: str) -> ColumnElement[str]:
+    """The text a search reads: the prompt, or its first and last `EDGE_CHARS`
+    characters (a newline between) when it is longer than both."""
+    if dialect == "postgresql":
+        return func.request_search_text(Request.prompt_text, type_=Text)
+    return literal_column(_SQLITE_TEXT, Text)
+
+
+def edges(prompt: str) -> str:
+    """`search_text` in Python: what a search of `prompt` reads."""
+    if len(prompt) <= _WHOLE:
+        return prompt
+    return prompt[:EDGE_CHARS] + "\n" + prompt[-EDGE_CHARS:]
 
 
 async def has_fts(session: AsyncSession) -> bool:
