@@ -87,7 +87,8 @@ async def test_the_migration_converts_a_populated_request_log(empty_database_url
                         text("SELECT indexname FROM pg_indexes WHERE tablename = 'requests'")
                     )
                 )
-                assert {"ix_requests_user_created", "ix_requests_prompt_trgm"} <= indexes
+                assert {"ix_requests_user_created", "ix_requests_search_trgm"} <= indexes
+                assert "ix_requests_prompt_trgm" not in indexes  # 0013 bounds the search
         async with async_sessionmaker(engine)() as session:
             found = await queries.list_requests(
                 session, None, queries.RequestFilter(search="INVOICE")
