@@ -21,7 +21,9 @@ write landed (one `flush_interval`, 0.2 s by default): a client that
 continues a conversation at once through another instance may get a 404 in
 that window. While the database is away, pending responses wait (at most
 `max_pending`, the oldest dropped beyond that, logged); a clean stop writes
-them.
+them. (On SQLite with two workers at about 3,000 responses/s the writer, which
+shares the one write lock with both request logs, falls behind and reaches that
+cap: `make bench`'s Responses phase measured it, docs/performance.md.)
 
 Privacy: when text storage is off (`STORE_TEXT=false`, or the key's
 `store_text`), nothing is kept, and `previous_response_id` is a 400 that says
@@ -165,7 +167,12 @@ class ResponseStore:
         self._pending[response_id] = entry
         if len(self._pending) > self._max_pending:
             dropped, _ = self._pending.popitem(last=False)
-            log.warning("stored responses: %s dropped (database away too long)", dropped)
+            log.warning(
+                "stored responses: %s dropped: %d wait to be written (the database is away, "
+                "or slower than the traffic)",
+                dropped,
+                len(self._pending),
+            )
         self._remember(entry)
 
     def _remember(self, entry: Stored) -> None:
