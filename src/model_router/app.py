@@ -185,7 +185,7 @@ def create_app(settings: Settings | None = None) -> Gateway:
             purge_seconds=settings.responses_purge_seconds,
             flush_interval=settings.request_log_flush_interval,
         )
-        await stored_responses.start()
+        await stored_responses.start(request_log)
         app.state.router = AppState(
             settings=settings,
             engine=engine,

@@ -15,6 +15,13 @@ database and emptied. Every insert is "on conflict (id) do nothing", so a
 row written twice (a replay cut short, a commit whose answer was lost) is
 stored once.
 
+Companions (`companions`): the stored responses of the Responses API are
+written by this writer's task, between its batches, rather than by a writer
+of their own, so that on SQLite a process holds one place in the queue for the
+write lock, not two (with two, each waited seconds behind the other and the
+other process's at a few thousand requests/s, and stored responses were
+dropped at their cap; docs/performance.md).
+
 A row the database refuses while it takes the rest of its batch (a value it
 cannot store) is set aside in a `.rejected` file of the spill directory and
 logged, rather than blocking every row after it.
@@ -35,7 +42,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +131,10 @@ class RequestLog:
         # Called with each row as it is added (metrics, the per-request log line,
         # the request span); they must be quick and must not raise.
         self.listeners: list[Callable[[Row], None]] = []
+        # Other tables' batch writers (the Responses API's stored responses), run
+        # in this writer's task after each of its batches: a process has one
+        # writer at a time, and on SQLite one contender for the write lock.
+        self.companions: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def depth(self) -> int:
@@ -246,13 +257,26 @@ class RequestLog:
         )
 
     async def _write_memory(self) -> None:
-        while self._queue:
-            batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
-            await self._write_checked(batch)
-            for row in batch:
-                self._queue.popleft()
-                self._by_id.pop(row.id, None)
-            self.written += len(batch)
+        while True:
+            if self._queue:
+                batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
+                await self._write_checked(batch)
+                for row in batch:
+                    self._queue.popleft()
+                    self._by_id.pop(row.id, None)
+                self.written += len(batch)
+            await self._companions()
+            if not self._queue:
+                return
+
+    async def _companions(self) -> None:
+        """Let the companions write, between two batches of ours (they keep what
+        they could not write and say why)."""
+        for companion in self.companions:
+            try:
+                await companion()
+            except Exception as exc:
+                log.warning("request log: %r failed: %s", companion, exc)
 
     async def _spill_rows(self, count: int) -> None:
         """Move the oldest `count` rows from memory to the spill file."""

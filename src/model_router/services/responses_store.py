@@ -11,19 +11,21 @@ same as an unknown one.
 Writes are off the request path: `keep()` only puts the response in memory
 (about 10 µs; one INSERT + COMMIT per response measured 1.6 ms median on
 SQLite and 4.5 ms on PostgreSQL, p99 6 and 15 ms, on a busy 2-core machine:
-`bench/responses_store.py`);
-a background task writes what is pending every `flush_interval` in one
-transaction (like the request log). A read looks in memory first (what is
-pending, and the most recent `recent` responses), then in the database, so a
-GET or a follow-up right after a POST finds it in the process that answered.
+`bench/responses_store.py`); what is pending is written in one transaction
+by the request log's writer task, between its own batches (`start(writer)`),
+so that a process is one writer, not two, for SQLite's one write lock. A
+read looks in memory first (what is pending, and the most recent `recent`
+responses), then in the database, so a GET or a follow-up right after a
+POST finds it in the process that answered.
 With several instances behind a balancer, another instance finds it once the
 write landed (one `flush_interval`, 0.2 s by default): a client that
 continues a conversation at once through another instance may get a 404 in
 that window. While the database is away, pending responses wait (at most
 `max_pending`, the oldest dropped beyond that, logged); a clean stop writes
-them. (On SQLite with two workers at about 3,000 responses/s the writer, which
-shares the one write lock with both request logs, falls behind and reaches that
-cap: `make bench`'s Responses phase measured it, docs/performance.md.)
+them. (With a writer of its own, on SQLite with two workers at 3,000-4,500
+responses/s, it waited seconds for the write lock behind both request logs
+and dropped responses at that cap; written by the request log's task, none
+were dropped at 4,500/s: docs/performance.md.)
 
 Privacy: when text storage is off (`STORE_TEXT=false`, or the key's
 `store_text`), nothing is kept, and `previous_response_id` is a 400 that says
@@ -51,6 +53,7 @@ from model_router.domain.content import Json
 from model_router.domain.keys import KeyInfo
 from model_router.errors import InvalidRequest, NotFound, StoreUnavailable
 from model_router.jsonutil import dumps, loads
+from model_router.services.request_log import RequestLog
 
 log = logging.getLogger(__name__)
 
@@ -233,11 +236,15 @@ class ResponseStore:
 
     # --- background: writes and the purge ----------------------------------------------
 
-    async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._write_loop()),
-            asyncio.create_task(self._purge_loop()),
-        ]
+    async def start(self, writer: RequestLog | None = None) -> None:
+        """Purge in the background; write pending responses from `writer`'s task,
+        between its batches (one writer per process), or, without one, every
+        `flush_interval` from a task of our own."""
+        self._tasks = [asyncio.create_task(self._purge_loop())]
+        if writer is None:
+            self._tasks.append(asyncio.create_task(self._write_loop()))
+        else:
+            writer.companions.append(self.flush)
 
     async def stop(self) -> None:
         for task in self._tasks:
