@@ -11,7 +11,7 @@ renders the answer, whole, streamed, or from the cache.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,8 +149,11 @@ class CompletionService:
 
     # --- whole answers -----------------------------------------------------------
 
-    async def complete(self, call: Call, door: Door) -> bytes:
-        """The rendered answer (the body of a 200); errors raise, recorded."""
+    async def complete(self, call: Call, door: Door) -> tuple[bytes, Callable[[], None]]:
+        """The rendered answer (the body of a 200) and what records it, for the
+        caller to run once the answer is sent: the row's building is not in the
+        client's wait (its latency then counts the send too). Errors raise,
+        recorded."""
 
         async def attempt(deployment: Deployment, _timeout: float) -> Completion:
             assert call.request is not None
@@ -161,26 +164,29 @@ class CompletionService:
             plan = self._prepare(call, door)
             await self._governor.admit(call, plan.routes)  # limits, budget: may refuse
             if hit := await self._cache.lookup(call):
-                self._record(call, self._cache.hit_row(call, hit))
                 answered = self._answer(call, hit.model, hit.provider or "", FREE)
                 assert call.request is not None
-                return door.render(hit.completion(), answered, call.request)
+                body = door.render(hit.completion(), answered, call.request)
+                return body, lambda: self._record(call, self._cache.hit_row(call, hit))
             completion, deployment = await self.router.run(
                 plan, attempt, call.attempts, call.started
             )
         except RouterError as exc:
             self._record(call, call.row(status="error", error=exc))
             raise
-        assert call.model is not None
-        self._answered(call, deployment)
+        assert call.model is not None and call.request is not None
+        self._answered(call, deployment)  # the x-router-reason header
         self.router.report_tokens(deployment, completion.usage.total_tokens)
-        self._savings(call, completion.usage)
         price_cost = cost(completion.usage, call.model.price, call.created_at)
         answered = self._answer(call, call.model.name, call.model.provider, price_cost)
-        row = call.row(status="success", result=completion, price_cost=price_cost)
-        self._record(call, row, completion)
-        assert call.request is not None
-        return door.render(completion, answered, call.request)
+        body = door.render(completion, answered, call.request)
+
+        def record() -> None:
+            self._savings(call, completion.usage)
+            row = call.row(status="success", result=completion, price_cost=price_cost)
+            self._record(call, row, completion)
+
+        return body, record
 
     # --- streams -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ not go through FastAPI's handlers) render them in the door's own shape.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -129,16 +129,25 @@ _SSE = [
 
 class JSONAnswer(Response):
     """A JSON body already encoded, with the call's headers: Starlette's
-    `Response` without its per-response header normalisation."""
+    `Response` without its per-response header normalisation. `after` (the
+    call's row) runs once the body is handed to the server, sent or not."""
 
-    def __init__(self, body: bytes, headers: Mapping[str, str]) -> None:
+    def __init__(self, body: bytes, headers: Mapping[str, str], after: Callable[[], None]) -> None:
         self.status_code = 200
         self.background = None
         self.body = body
+        self.after = after
         raw = _raw(headers) if headers else []
         raw.append((b"content-length", str(len(body)).encode()))
         raw.append(_JSON)
         self.raw_headers = raw
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": self.body})
+        finally:
+            self.after()
 
 
 class EventStream(Response):
@@ -192,11 +201,11 @@ async def answer(state: AppState, call: Call, door: Door) -> Response:
         if call.body.get("stream") is True:
             frames = await state.completions.stream(call, door)
             return EventStream(frames, call.response_headers)
-        result = await state.completions.complete(call, door)
+        result, record = await state.completions.complete(call, door)
     except RouterError as exc:
         exc.headers = {**call.response_headers, **exc.headers}
         raise
-    return JSONAnswer(result, call.response_headers)
+    return JSONAnswer(result, call.response_headers, record)
 
 
 def headers_of(scope: Scope) -> dict[str, str]:
