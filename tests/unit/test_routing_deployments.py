@@ -76,6 +76,22 @@ def test_a_deployment_at_its_rpm_cap_gets_no_traffic_until_the_minute_passes() -
     assert not a.at_cap()
 
 
+def test_the_usage_window_counts_the_last_minute_at_any_rate() -> None:
+    clock = Clock()
+    a = deployment("a", INFO, rpm=6_000, tpm=600_000, clock=clock)
+    for _ in range(120 * 100):  # 100 requests/s for two minutes, 50 tokens each
+        a.state.usage.add_request()
+        a.state.usage.add_tokens(50)
+        clock.now += 0.01
+    # The last minute, give or take the one-second bucket the count is kept in.
+    assert 6_000 <= a.state.usage.requests() <= 6_100
+    assert 300_000 <= a.state.usage.tokens() <= 305_000
+    assert a.at_cap()
+    clock.now += 61
+    assert a.state.usage.requests() == 0 and a.state.usage.tokens() == 0
+    assert not a.at_cap()
+
+
 def test_a_deployment_at_its_tpm_cap_gets_no_traffic() -> None:
     a = deployment("a", INFO, tpm=1000)
     a.state.usage.add_tokens(1200)
