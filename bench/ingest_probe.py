@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import CLK_TCK, log, pg_create, pg_drop, pg_url
+from harness import CLK_TCK, log, machine_busy_seconds, pg_create, pg_drop, pg_url
 from ingest import feed, make_row
 
 from model_router.cli import upgrade_database
@@ -89,12 +89,14 @@ async def run(url: str, rows: int, profiler: cProfile.Profile | None) -> dict[st
         await conn.exec_driver_sql("SELECT 1")
     pids = await backends(url)
     pg0, py0, wall0 = backend_cpu(pids), time.process_time(), time.perf_counter()
+    busy0 = machine_busy_seconds()
     if profiler:
         profiler.enable()
     await feed(writer, made)
     if profiler:
         profiler.disable()
     wall, py = time.perf_counter() - wall0, time.process_time() - py0
+    busy = machine_busy_seconds() - busy0
     pids = await backends(url)
     pg = backend_cpu(pids) - pg0
     await writer.stop()
@@ -103,6 +105,7 @@ async def run(url: str, rows: int, profiler: cProfile.Profile | None) -> dict[st
         "rows/s": round(rows / wall),
         "python us/row": round(py / rows * 1e6, 1),
         "postgres us/row": round(pg / rows * 1e6, 1),
+        "machine busy": f"{busy / wall / (os.cpu_count() or 1):.0%}",
         "load": os.getloadavg()[0],
     }
 

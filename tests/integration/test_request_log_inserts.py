@@ -7,6 +7,7 @@ rollup depend on it)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -166,6 +167,7 @@ async def test_a_batch_that_fails_beside_one_written_keeps_only_its_own_rows(
 
     async def first_batch_fails(batch: list[RequestRecord]) -> None:
         if batch[0] is rows[0]:
+            await asyncio.sleep(0.05)  # the other batch is on its way by then
             raise OSError("connection reset")
         await write(batch)
 

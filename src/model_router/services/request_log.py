@@ -3,12 +3,13 @@
 `add()` only appends to memory. A background task writes what is pending
 every `flush_interval` seconds (or as soon as a batch fills), a batch per
 transaction (`db/inserts.py`); on PostgreSQL two batches at once, each in a
-transaction of its own on its own connection, so that the server's work on
-one overlaps its work on the other and this process's on both (two cores
+transaction of its own on its own connection, each of the two "lanes" taking
+the next rows as soon as its batch is in, so that the server's work on one
+batch overlaps its work on the other and this process's on both (two cores
 instead of one; the usage rollup's rows are locked in one order, so neither
-waits for the other for long). Until its batch is written, a row can still be read
-through `pending()`, so a request is visible to the analytics API the moment
-its response is sent.
+transaction waits for the other for long, and never both for each other).
+Until its batch is written, a row can still be read through `pending()`, so
+a request is visible to the analytics API the moment its response is sent.
 
 When the database cannot take a write (down, unreachable, refusing writes,
 or slower than `write_timeout`), the rows go to a spill file on local disk
@@ -47,6 +48,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,7 @@ MAX_BACKOFF = 5.0
 # one writer at a time), and the fewest rows worth a second one.
 PG_LANES = 2
 MIN_LANE_ROWS = 500
+LANE_BATCHES = 2  # batches a lane writes before the companions' turn
 ORPHAN_SCAN_EVERY = 10.0
 
 
@@ -273,45 +276,60 @@ class RequestLog:
             self._spill.directory,
         )
 
-    def _next_batches(self) -> list[list[Row]]:
-        """The oldest rows, as up to `lanes` batches of even size (one if few)."""
-        count = min(len(self._queue), self._batch_size * self._lanes)
-        lanes = max(1, min(self._lanes, count // MIN_LANE_ROWS))
-        size = -(-count // lanes)
-        rows = [self._queue[i] for i in range(count)]
-        return [rows[start : start + size] for start in range(0, count, size)]
-
-    def _remove(self, written: list[list[Row]], taken: int) -> None:
-        """Take the written batches out of memory (the first `taken` rows held)."""
-        count = sum(map(len, written))
-        if count == taken:  # every batch: the oldest rows
-            for _ in range(count):
-                self._by_id.pop(self._queue.popleft().id, None)
-        else:
-            gone = {id(row) for batch in written for row in batch}
-            self._queue = deque(row for row in self._queue if id(row) not in gone)
-            for batch in written:
-                for row in batch:
-                    self._by_id.pop(row.id, None)
-        self.written += count
-
     async def _write_memory(self) -> None:
         while True:
             if self._queue:
-                batches = self._next_batches()
-                # Each batch in a transaction of its own, at the same time: the
-                # database's work on one overlaps the other's (and this process's).
-                results = await asyncio.gather(
-                    *map(self._write_checked, batches), return_exceptions=True
-                )
-                written = [b for b, r in zip(batches, results, strict=True) if r is None]
-                self._remove(written, sum(map(len, batches)))
-                for result in results:
-                    if isinstance(result, BaseException):
-                        raise result
+                await self._write_lanes()
             await self._companions()
             if not self._queue:
                 return
+
+    async def _write_lanes(self) -> None:
+        """Write the rows held (and those added meanwhile) in batches, `lanes` at a
+        time, each in a transaction of its own: a lane takes the next rows as soon
+        as its batch is in, so the database's work on one batch overlaps its work
+        on the others and this process's. At most `LANE_BATCHES` batches a lane,
+        then the companions get their turn."""
+        base = next_at = 0  # positions (since this call) of the first row held, of the next to take
+        written: dict[int, int] = {}  # batches in, not at the head yet: start -> end
+        failures: list[Exception] = []
+
+        async def lane() -> None:
+            nonlocal base, next_at
+            for _ in range(LANE_BATCHES):
+                free = len(self._queue) - (next_at - base)
+                if failures or free <= 0:
+                    return
+                size = min(self._batch_size, free, max(MIN_LANE_ROWS, -(-free // self._lanes)))
+                start, next_at = next_at, next_at + size
+                batch = list(islice(self._queue, start - base, start - base + size))
+                try:
+                    await self._write_checked(batch)
+                except Exception as exc:
+                    failures.append(exc)
+                    return
+                self.written += size
+                written[start] = start + size
+                while base in written:  # the oldest rows are in: out of memory
+                    end = written.pop(base)
+                    for _ in range(end - base):
+                        self._by_id.pop(self._queue.popleft().id, None)
+                    base = end
+
+        await asyncio.gather(*(lane() for _ in range(self._lanes)))
+        if written:  # in, behind a batch that failed
+            ends = dict(written)
+            kept: deque[Row] = deque()
+            skip_to = base
+            for at, row in enumerate(self._queue, base):
+                skip_to = ends.get(at, skip_to)
+                if at < skip_to:
+                    self._by_id.pop(row.id, None)
+                else:
+                    kept.append(row)
+            self._queue = kept
+        if failures:
+            raise failures[0]
 
     async def _companions(self) -> None:
         """Let the companions write, between two batches of ours (they keep what
