@@ -77,7 +77,7 @@ MAX_BACKOFF = 5.0
 # one writer at a time), and the fewest rows worth a second one.
 PG_LANES = 2
 MIN_LANE_ROWS = 500
-LANE_BATCHES = 2  # batches a lane writes before the companions' turn
+LANE_BATCHES = 2  # batches a lane writes before the companions' turn (one lane: one)
 ORPHAN_SCAN_EVERY = 10.0
 
 
@@ -125,6 +125,7 @@ class RequestLog:
         # PostgreSQL text cannot hold NUL: a client's "\u0000" must not block the log.
         self._strip_nul = bind.dialect.name == "postgresql"
         self._lanes = PG_LANES if bind.dialect.name == "postgresql" else 1
+        self._lane_batches = LANE_BATCHES if self._lanes > 1 else 1
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_pending = max_pending
@@ -288,15 +289,15 @@ class RequestLog:
         """Write the rows held (and those added meanwhile) in batches, `lanes` at a
         time, each in a transaction of its own: a lane takes the next rows as soon
         as its batch is in, so the database's work on one batch overlaps its work
-        on the others and this process's. At most `LANE_BATCHES` batches a lane,
-        then the companions get their turn."""
+        on the others and this process's. At most `LANE_BATCHES` batches a lane
+        (one lane: one batch), then the companions get their turn."""
         base = next_at = 0  # positions (since this call) of the first row held, of the next to take
         written: dict[int, int] = {}  # batches in, not at the head yet: start -> end
         failures: list[Exception] = []
 
         async def lane() -> None:
             nonlocal base, next_at
-            for _ in range(LANE_BATCHES):
+            for _ in range(self._lane_batches):
                 free = len(self._queue) - (next_at - base)
                 if failures or free <= 0:
                     return
@@ -318,11 +319,10 @@ class RequestLog:
 
         await asyncio.gather(*(lane() for _ in range(self._lanes)))
         if written:  # in, behind a batch that failed
-            ends = dict(written)
             kept: deque[Row] = deque()
             skip_to = base
             for at, row in enumerate(self._queue, base):
-                skip_to = ends.get(at, skip_to)
+                skip_to = written.get(at, skip_to)
                 if at < skip_to:
                     self._by_id.pop(row.id, None)
                 else:
