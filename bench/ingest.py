@@ -96,6 +96,22 @@ def make_row(rng: random.Random) -> RequestRecord:
     )
 
 
+async def feed(writer: Any, made: list[RequestRecord]) -> None:
+    """Add the rows to the `RequestLog` as fast as it takes them; return once every
+    one is committed."""
+    sent, rows = 0, len(made)
+    while sent < rows:
+        # As fast as the writer takes them, below its spill threshold (a flood past
+        # it goes to disk first: that is the outage path, not the write path).
+        if writer.depth < HELD:
+            for row in made[sent : sent + 1000]:
+                writer.add(row)
+            sent = min(rows, sent + 1000)
+        await asyncio.sleep(0.001)
+    while writer.written < rows:  # noqa: ASYNC110 (the writer has no event to wait on)
+        await asyncio.sleep(0.01)
+
+
 async def throughput(url: str, rows: int) -> dict[str, Any]:
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -108,17 +124,7 @@ async def throughput(url: str, rows: int) -> dict[str, Any]:
     writer = RequestLog(async_sessionmaker(engine, expire_on_commit=False))
     await writer.start()
     started = time.perf_counter()
-    sent = 0
-    while sent < rows:
-        # As fast as the writer takes them, below its spill threshold (a flood past
-        # it goes to disk first: that is the outage path, not the write path).
-        if writer.depth < HELD:
-            for row in made[sent : sent + 1000]:
-                writer.add(row)
-            sent = min(rows, sent + 1000)
-        await asyncio.sleep(0.001)
-    while writer.written < rows:  # noqa: ASYNC110 (the writer has no event to wait on)
-        await asyncio.sleep(0.01)
+    await feed(writer, made)
     seconds = time.perf_counter() - started
     await writer.stop()
     await engine.dispose()

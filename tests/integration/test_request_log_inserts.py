@@ -1,11 +1,13 @@
-"""The request-log inserter on a real database (binary COPY through a staging
-table on PostgreSQL, multi-row VALUES on SQLite): every value reads back as the
-record held it, a batch written again stores nothing twice, and only the rows
-stored now are returned (the writer's exactly-once accounting and rollup
-depend on it)."""
+"""The request-log inserter on a real database (binary COPY on PostgreSQL,
+multi-row VALUES on SQLite): every value reads back as the record held it, a
+batch partly stored already is refused whole (`Duplicates`) and then, inserted
+`one_by_one` (through a staging table on PostgreSQL), stores nothing twice, and
+only the rows stored now are returned (the writer's exactly-once accounting and
+rollup depend on it)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -90,10 +92,10 @@ async def test_a_batch_partly_stored_already_returns_only_the_new_rows(
     async with engine.begin() as conn:
         await inserter.insert(conn, old)
     batch = [old[0], new[0], old[1], new[1], old[2]]
-    if engine.dialect.name == "sqlite":
-        with pytest.raises(Duplicates):
-            async with engine.begin() as conn:
-                await inserter.insert(conn, batch)
+    with pytest.raises(Duplicates):  # and it stored none of them
+        async with engine.begin() as conn:
+            await inserter.insert(conn, batch)
+    assert len(await stored(engine, [row.id for row in batch])) == 3
     async with engine.begin() as conn:
         fresh = await inserter.insert(conn, batch, one_by_one=True)
     assert fresh == new
@@ -121,3 +123,63 @@ async def test_the_writer_stores_a_batch_written_twice_once_and_counts_it_once(
         )
     assert (count, counted) == (100, 100)
     assert writer.written == 200 and writer.rejected == 0
+
+
+async def _counts(engine: AsyncEngine, model: str) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(Request).where(Request.model == model)
+        )
+        counted = await conn.scalar(
+            select(func.sum(UsageDaily.requests)).where(UsageDaily.model == model)
+        )
+    return int(count or 0), int(counted or 0)
+
+
+async def test_two_batches_written_at_once_are_stored_and_counted_once(
+    engine: AsyncEngine,
+) -> None:
+    """On PostgreSQL the writer sends two batches at once, each in its own
+    transaction, both adding to the same rollup row: every row is stored and
+    counted once, a replay of some of them among new ones included."""
+    model = f"lanes-{uuid.uuid4().hex[:8]}"
+    rows = [record(n, model=model) for n in range(3000)]
+    writer = RequestLog(async_sessionmaker(engine, expire_on_commit=False), batch_size=1000)
+    for row in rows[:2000]:
+        writer.add(row)
+    await writer.flush()
+    for row in rows[1000:]:  # 1,000 stored already, 1,000 new, in both batches
+        writer.add(row)
+    await writer.flush()
+    assert await _counts(engine, model) == (3000, 3000)
+    assert writer.written == 4000 and writer.depth == 0
+
+
+async def test_a_batch_that_fails_beside_one_written_keeps_only_its_own_rows(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When one of the batches written at once fails, its rows stay pending (the
+    other batch's do not) and go in once the database takes them."""
+    model = f"half-{uuid.uuid4().hex[:8]}"
+    rows = [record(n, model=model) for n in range(2000)]
+    writer = RequestLog(async_sessionmaker(engine, expire_on_commit=False), batch_size=1000)
+    write = writer._write  # the database fails for one batch only
+
+    async def first_batch_fails(batch: list[RequestRecord]) -> None:
+        if batch[0] is rows[0]:
+            await asyncio.sleep(0.05)  # the other batch is on its way by then
+            raise OSError("connection reset")
+        await write(batch)
+
+    monkeypatch.setattr(writer, "_write", first_batch_fails)
+    for row in rows:
+        writer.add(row)
+    with pytest.raises(OSError):
+        await writer.flush()
+    lanes = 2 if engine.dialect.name == "postgresql" else 1
+    assert writer.pending_rows() == (rows if lanes == 1 else rows[:1000])
+    assert await _counts(engine, model) == ((0, 0) if lanes == 1 else (1000, 1000))
+    monkeypatch.setattr(writer, "_write", write)
+    await writer.flush()
+    assert await _counts(engine, model) == (2000, 2000)
+    assert writer.written == 2000 and writer.depth == 0

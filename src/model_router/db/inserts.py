@@ -17,13 +17,19 @@ Here each backend has fixed statements, prepared once per connection:
   again one row at a time (`one_by_one`), each row's count telling whether it
   is new.
 - PostgreSQL: the batch goes by binary COPY (asyncpg's `copy_records_to_table`)
-  into a temporary staging table of the connection (`STAGING`, emptied at each
-  commit), then one `INSERT INTO requests SELECT ... FROM staging ON CONFLICT
-  (id, created_at) DO NOTHING RETURNING id` moves it, in the caller's
-  transaction, and says which ids were actually inserted. COPY spares the
-  server parsing and planning a statement of one array per column: about
-  three times the rows per second of the former `INSERT ... SELECT * FROM
-  unnest($1::uuid[], ...)` (docs/performance.md).
+  straight into `requests`, rows encoded as they are sent, so that the server
+  stores the first rows while the writer still encodes the last. All of them
+  are new, or the COPY fails on the primary key: a batch written before (a
+  replay cut short, a commit whose answer was lost) raises `Duplicates`, and
+  the caller rolls back and inserts it again `one_by_one`, which here means
+  through a temporary staging table of the connection (`STAGING`, emptied at
+  each commit): COPY into it, then one `INSERT INTO requests SELECT ... FROM
+  staging ON CONFLICT (id, created_at) DO NOTHING RETURNING id` in the same
+  transaction, which says which ids were actually inserted. COPY spares the
+  server parsing and planning a statement of one array per column (about three
+  times the rows per second of an `INSERT ... SELECT * FROM unnest(...)`), and
+  the straight COPY spares it the staging table and the per-row conflict check
+  (docs/performance.md).
 
 Values are stored exactly as the ORM stores them (Money rounded half-even to
 10^-12 USD, UTC times, SQLite's uuid hex and time text), by encoders written per
@@ -40,10 +46,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Boolean, Column, CursorResult, Dialect, Table, Uuid
+from sqlalchemy import JSON, Boolean, Column, Dialect, Table, Uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from model_router.db.records import RequestRecord
@@ -64,9 +71,10 @@ SQLITE_CHUNKS = (64, 8, 1)
 # key, the conflict target, holds the partition key too.
 PG_CONFLICT = "id, created_at"
 
-# The per-connection staging table of the COPY path: temporary (never written to
-# the WAL, seen by its connection only) and emptied at every commit or rollback.
+# The per-connection staging table of the exact COPY path: temporary (never written
+# to the WAL, seen by its connection only) and emptied at every commit or rollback.
 STAGING = "request_log_staging"
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a key stored already
 
 
 class Duplicates(Exception):
@@ -133,6 +141,8 @@ class RowInserter:
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self._columns = [column.name for column in table.columns]
+        self._values = attrgetter(*self._columns)
+        self._table = table.name
         self._encoders = [
             (index, encode)
             for index, column in enumerate(table.columns)
@@ -177,21 +187,41 @@ class RowInserter:
             done += count * size
         return stored
 
-    async def _insert_postgres(
-        self, conn: AsyncConnection, encoded: list[list[Any]]
-    ) -> CursorResult[Any]:
-        """COPY the rows into the staging table, then move the new ones to the log."""
+    async def _copy(self, conn: AsyncConnection, table: str, rows: Sequence[Row]) -> None:
+        """COPY the rows into `table` in the connection's transaction, each encoded
+        as it is sent."""
         # Through SQLAlchemy first: this opens the transaction the COPY then joins.
-        await conn.exec_driver_sql(self._staging_sql)
+        await conn.exec_driver_sql(self._staging_sql if table == STAGING else "SELECT 1")
         driver = (await conn.get_raw_connection()).driver_connection
         if driver is None:
             raise RuntimeError("the request-log connection was closed")
-        await driver.copy_records_to_table(STAGING, records=encoded, columns=self._columns)
-        return await conn.exec_driver_sql(self._sql)
+        await driver.copy_records_to_table(
+            table, records=map(self.encode, rows), columns=self._columns
+        )
+
+    async def _insert_postgres(
+        self, conn: AsyncConnection, rows: Sequence[Row], *, exact: bool
+    ) -> list[Row]:
+        """COPY the rows into the log (`exact`: into the staging table, then move
+        the new ones to the log); the rows stored now."""
+        if not exact:
+            try:
+                await self._copy(conn, self._table, rows)
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:
+                    raise Duplicates(f"some of {len(rows)} rows are stored already") from exc
+                raise
+            return list(rows)
+        await self._copy(conn, STAGING, rows)
+        result = await conn.exec_driver_sql(self._sql)
+        stored = {uuid.UUID(int=row_id.int) for (row_id,) in result}
+        if len(stored) == len(rows):
+            return list(rows)
+        return [row for row in rows if row.id in stored]
 
     def encode(self, row: Row) -> list[Any]:
         """The record's values in column order, as the driver takes them."""
-        values = list(map(row.__getattribute__, self._columns))
+        values = list(self._values(row))
         for index, encode in self._encoders:
             value = values[index]
             if value is not None:
@@ -203,18 +233,15 @@ class RowInserter:
     ) -> list[Row]:
         """Insert the rows in the connection's transaction; return those stored now.
 
-        On SQLite, raises `Duplicates` when some were stored already, unless
-        `one_by_one` (slower, and exact).
+        Raises `Duplicates` when some were stored already, unless `one_by_one`
+        (slower, and exact: on SQLite a row at a time, on PostgreSQL through the
+        staging table).
         """
         if not rows:
             return []
-        encoded = [self.encode(row) for row in rows]
         if self._postgres:
-            result = await self._insert_postgres(conn, encoded)
-            stored = {uuid.UUID(int=row_id.int) for (row_id,) in result}
-            if len(stored) == len(rows):
-                return list(rows)
-            return [row for row in rows if row.id in stored]
+            return await self._insert_postgres(conn, rows, exact=one_by_one)
+        encoded = [self.encode(row) for row in rows]
         if not one_by_one:
             stored_now = await self._insert_sqlite(conn, encoded)
             if stored_now == len(rows):

@@ -177,7 +177,7 @@ def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
             group["routed"] += 1
             group["routed_default_usd"] += row.default_cost_usd
             group["routed_actual_usd"] += row.total_cost_usd
-    return list(groups.values())
+    return [groups[key] for key in sorted(groups)]  # in key order: see `add_rows`
 
 
 def without_key(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -191,7 +191,7 @@ def without_key(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             for name in COUNTS:
                 into[name] += group[name]
-    return list(merged.values())
+    return [merged[at] for at in sorted(merged)]
 
 
 @functools.cache
@@ -207,7 +207,13 @@ def upsert(dialect: str, table: Table, key: tuple[str, ...], counts: tuple[str, 
 
 
 async def add_rows(conn: AsyncConnection, rows: Sequence[RequestRecord]) -> None:
-    """Add the sums of freshly inserted request-log rows; call in their transaction."""
+    """Add the sums of freshly inserted request-log rows; call in their transaction.
+
+    Two writers' transactions may add to the same rollup rows at once (the request
+    log writes two batches at a time on PostgreSQL): each locks the rows of
+    `usage_daily`, then `usage_daily_all`, then `usage_daily_tags`, each table's in
+    key order, so one may wait for the other's commit but never both for each other.
+    """
     groups = tally(rows)
     if groups:
         dialect = conn.dialect.name

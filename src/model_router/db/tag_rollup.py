@@ -73,7 +73,7 @@ def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
             group["total_tokens"] += row.total_tokens or 0
             group["cost_usd"] += row.total_cost_usd or ZERO
             group["unknown_cost"] += rollup.is_unknown_cost(row)
-    return list(groups.values())
+    return [groups[key] for key in sorted(groups)]  # in key order: see `rollup.add_rows`
 
 
 async def add_rows(conn: AsyncConnection, rows: Sequence[RequestRecord]) -> None:

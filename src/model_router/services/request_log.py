@@ -1,19 +1,24 @@
 """The request log: rows written in batches beside the response, never in its way.
 
 `add()` only appends to memory. A background task writes what is pending
-every `flush_interval` seconds (or as soon as a batch fills) in one
-multi-row INSERT. Until its batch is written, a row can still be read
-through `pending()`, so a request is visible to the analytics API the moment
-its response is sent.
+every `flush_interval` seconds (or as soon as a batch fills), a batch per
+transaction (`db/inserts.py`); on PostgreSQL two batches at once, each in a
+transaction of its own on its own connection, each of the two "lanes" taking
+the next rows as soon as its batch is in, so that the server's work on one
+batch overlaps its work on the other and this process's on both (two cores
+instead of one; the usage rollup's rows are locked in one order, so neither
+transaction waits for the other for long, and never both for each other).
+Until its batch is written, a row can still be read through `pending()`, so
+a request is visible to the analytics API the moment its response is sent.
 
 When the database cannot take a write (down, unreachable, refusing writes,
 or slower than `write_timeout`), the rows go to a spill file on local disk
 (`services/spill.py`) at once and at every tick after, while the writer
 retries with backoff; memory never holds more than `spill_threshold` rows
 at a tick. Once a write succeeds again, the spill file is written to the
-database and emptied. Every insert is "on conflict (id) do nothing", so a
-row written twice (a replay cut short, a commit whose answer was lost) is
-stored once.
+database and emptied. A row is stored once under its id: a batch holding a
+row stored already (a replay cut short, a commit whose answer was lost) is
+refused whole and written again "on conflict (id) do nothing".
 
 Companions (`companions`): the stored responses of the Responses API are
 written by this writer's task, between its batches, rather than by a writer
@@ -28,7 +33,7 @@ logged, rather than blocking every row after it.
 
 What a kill -9 can lose: only the rows still in memory, that is the rows
 accepted since the last tick (one `flush_interval`, 0.2 s by default) plus
-a batch being written at that moment; spilled rows are in the file, and the
+the batches being written at that moment; spilled rows are in the file, and the
 next writer of the same database adopts the file of a dead one. `stop()`
 (run on SIGTERM by the lifespan) writes what is pending, or spills it when
 the database is away, so a clean stop loses nothing.
@@ -43,17 +48,19 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, String, Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from model_router.db import rollup
 from model_router.db.inserts import Duplicates, RowInserter
 from model_router.db.models import Request
-from model_router.db.records import FIELDS, RequestRecord
+from model_router.db.records import RequestRecord
 from model_router.services.spill import (
     RowCodec,
     SpillFiles,
@@ -66,6 +73,11 @@ log = logging.getLogger(__name__)
 Row = RequestRecord
 TABLE: Table = Request.metadata.tables[Request.__tablename__]
 MAX_BACKOFF = 5.0
+# PostgreSQL: batches written at once, each in a transaction of its own (SQLite has
+# one writer at a time), and the fewest rows worth a second one.
+PG_LANES = 2
+MIN_LANE_ROWS = 500
+LANE_BATCHES = 2  # batches a lane writes before the companions' turn (one lane: one)
 ORPHAN_SCAN_EVERY = 10.0
 
 
@@ -76,8 +88,15 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+# The fields that can hold a string (text columns, and JSON ones, which may be a bare string).
+_TEXTS = attrgetter(*(c.name for c in TABLE.columns if isinstance(c.type, String | JSON)))
+
+
 def _without_nul(row: Row) -> Row:
-    if not any(type(v) is str and "\x00" in v for v in map(row.__getattribute__, FIELDS)):
+    for value in _TEXTS(row):
+        if type(value) is str and "\x00" in value:
+            break
+    else:
         return row
     values: dict[str, Any] = {
         k: v.replace("\x00", "") if type(v) is str else v for k, v in row.as_dict().items()
@@ -105,6 +124,8 @@ class RequestLog:
         self._inserter = RowInserter(TABLE, bind.dialect)
         # PostgreSQL text cannot hold NUL: a client's "\u0000" must not block the log.
         self._strip_nul = bind.dialect.name == "postgresql"
+        self._lanes = PG_LANES if bind.dialect.name == "postgresql" else 1
+        self._lane_batches = LANE_BATCHES if self._lanes > 1 else 1
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._max_pending = max_pending
@@ -259,15 +280,56 @@ class RequestLog:
     async def _write_memory(self) -> None:
         while True:
             if self._queue:
-                batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
-                await self._write_checked(batch)
-                for row in batch:
-                    self._queue.popleft()
-                    self._by_id.pop(row.id, None)
-                self.written += len(batch)
+                await self._write_lanes()
             await self._companions()
             if not self._queue:
                 return
+
+    async def _write_lanes(self) -> None:
+        """Write the rows held (and those added meanwhile) in batches, `lanes` at a
+        time, each in a transaction of its own: a lane takes the next rows as soon
+        as its batch is in, so the database's work on one batch overlaps its work
+        on the others and this process's. At most `LANE_BATCHES` batches a lane
+        (one lane: one batch), then the companions get their turn."""
+        base = next_at = 0  # positions (since this call) of the first row held, of the next to take
+        written: dict[int, int] = {}  # batches in, not at the head yet: start -> end
+        failures: list[Exception] = []
+
+        async def lane() -> None:
+            nonlocal base, next_at
+            for _ in range(self._lane_batches):
+                free = len(self._queue) - (next_at - base)
+                if failures or free <= 0:
+                    return
+                size = min(self._batch_size, free, max(MIN_LANE_ROWS, -(-free // self._lanes)))
+                start, next_at = next_at, next_at + size
+                batch = list(islice(self._queue, start - base, start - base + size))
+                try:
+                    await self._write_checked(batch)
+                except Exception as exc:
+                    failures.append(exc)
+                    return
+                self.written += size
+                written[start] = start + size
+                while base in written:  # the oldest rows are in: out of memory
+                    end = written.pop(base)
+                    for _ in range(end - base):
+                        self._by_id.pop(self._queue.popleft().id, None)
+                    base = end
+
+        await asyncio.gather(*(lane() for _ in range(self._lanes)))
+        if written:  # in, behind a batch that failed
+            kept: deque[Row] = deque()
+            skip_to = base
+            for at, row in enumerate(self._queue, base):
+                skip_to = written.get(at, skip_to)
+                if at < skip_to:
+                    self._by_id.pop(row.id, None)
+                else:
+                    kept.append(row)
+            self._queue = kept
+        if failures:
+            raise failures[0]
 
     async def _companions(self) -> None:
         """Let the companions write, between two batches of ours (they keep what
