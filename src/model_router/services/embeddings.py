@@ -27,8 +27,8 @@ from model_router.db.records import RequestRecord
 from model_router.domain.embeddings import (
     EmbeddingRequest,
     Embeddings,
-    decode_base64,
     estimated_usage,
+    floats_of,
 )
 from model_router.domain.keys import KeyInfo
 from model_router.errors import RouterError
@@ -105,8 +105,7 @@ class EmbeddingService:
             log.warning("semantic cache: embeddings failed (%s)", exc.message)
             return None
         record()
-        vector = result.vectors[0]
-        return decode_base64(vector) if isinstance(vector, str) else vector
+        return floats_of(result.vectors[0])
 
     async def _run(
         self, call: Call, request: EmbeddingRequest, note: str | None = None
