@@ -103,6 +103,7 @@ def paths() -> list[Path_]:
         Path_("chat -> anthropic", "/v1/chat/completions", _chat("b-claude", False)),
         Path_("responses", "/v1/responses", _responses("b-openai", False)),
         Path_("responses stream", "/v1/responses", _responses("b-openai-s50", True), 50),
+        Path_("responses stream (10)", "/v1/responses", _responses("b-openai-s10", True), 10),
         Path_("embeddings", "/v1/embeddings", _embeddings("float")),
         Path_("embeddings base64", "/v1/embeddings", _embeddings("base64")),
     ]
@@ -425,7 +426,7 @@ def main() -> int:
             )
             if args.top:
                 print("\n".join(top(stats, args.n, args.top)))
-        for name in ("chat stream", "messages stream"):
+        for name in ("chat stream", "messages stream", "responses stream"):
             if name in results and f"{name} (10)" in results:
                 long, short = results[name], results[f"{name} (10)"]
                 per = [(a - b) / args.n / 40 for a, b in zip(long, short, strict=True)]

@@ -74,8 +74,13 @@ def _vector(value: Any) -> Vector:
 
 _KEY = b'"embedding"'
 _TO_ARRAY = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*\[")
-# Not in an array of numbers: a nested array or object, a string, true/false/null.
-_NOT_NUMBERS = (b"[", b"{", b'"', b"a", b"u")
+
+
+def _not_numbers(array: bytes) -> bool:
+    """Whether `array` holds a nested array or object, a string, true, false or null."""
+    return (
+        array.find(b"[", 1) >= 0 or b"{" in array or b'"' in array or b"a" in array or b"u" in array
+    )
 
 
 def _as_sent(raw: bytes, items: list[Any]) -> dict[int, FloatArray]:
@@ -98,7 +103,7 @@ def _as_sent(raw: bytes, items: list[Any]) -> dict[int, FloatArray]:
             continue
         end = raw.index(b"]", opened.end()) + 1
         array = raw[opened.end() - 1 : end]
-        if any(c in array[1:] for c in _NOT_NUMBERS):
+        if _not_numbers(array):
             return {}
         arrays.append(array)
         at = raw.find(_KEY, end)
