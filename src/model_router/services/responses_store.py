@@ -108,9 +108,11 @@ class _Insert:
     def __init__(self, dialect: Dialect) -> None:
         columns = list(StoredResponse.metadata.tables[StoredResponse.__tablename__].columns)
         self._names = [column.name for column in columns]
-        self._encoders = [
-            None if isinstance(column.type, JSON) else column_encoder(column, dialect)
-            for column in columns
+        self._encoders = [  # (index, encode) of the columns not passed as they are
+            (index, encode)
+            for index, column in enumerate(columns)
+            if not isinstance(column.type, JSON)
+            and (encode := column_encoder(column, dialect)) is not None
         ]
         qmark = dialect.paramstyle == "qmark"  # SQLite's; asyncpg's is $1, $2, ...
         marks = ", ".join("?" if qmark else f"${n}" for n in range(1, len(columns) + 1))
@@ -121,12 +123,11 @@ class _Insert:
 
     def row(self, entry: Stored) -> tuple[Any, ...]:
         values = entry.values()
-        return tuple(
-            value if encode is None or value is None else encode(value)
-            for value, encode in zip(
-                [values[name] for name in self._names], self._encoders, strict=True
-            )
-        )
+        row = [values[name] for name in self._names]
+        for index, encode in self._encoders:
+            if row[index] is not None:
+                row[index] = encode(row[index])
+        return tuple(row)
 
 
 def stored_input(response_id: str, items: str | list[Any]) -> list[Json]:
