@@ -45,6 +45,8 @@ KEY_SETTING = "BENCH_UPSTREAM_KEY"
 
 SYSTEM = "You are a concise assistant for a database engineering team. Answer in plain prose."
 QUESTION = "What is a write-ahead log, and why do databases use one?"
+# The catalogue's own embedding model, its provider ("openai") pointed at the upstream.
+EMBEDDING_MODEL = "text-embedding-3-small"
 
 
 def _chat(model: str, stream: bool) -> dict[str, Any]:
@@ -77,6 +79,10 @@ def _responses(model: str, stream: bool) -> dict[str, Any]:
     return {"model": model, "stream": stream, "instructions": SYSTEM, "input": QUESTION}
 
 
+def _embeddings(encoding: str) -> dict[str, Any]:
+    return {"model": EMBEDDING_MODEL, "input": QUESTION, "encoding_format": encoding}
+
+
 @dataclass(frozen=True)
 class Path_:
     name: str
@@ -96,6 +102,10 @@ def paths() -> list[Path_]:
         Path_("messages -> openai", "/v1/messages", _messages("b-openai", False)),
         Path_("chat -> anthropic", "/v1/chat/completions", _chat("b-claude", False)),
         Path_("responses", "/v1/responses", _responses("b-openai", False)),
+        Path_("responses stream", "/v1/responses", _responses("b-openai-s50", True), 50),
+        Path_("responses stream (10)", "/v1/responses", _responses("b-openai-s10", True), 10),
+        Path_("embeddings", "/v1/embeddings", _embeddings("float")),
+        Path_("embeddings base64", "/v1/embeddings", _embeddings("base64")),
     ]
 
 
@@ -115,8 +125,19 @@ def _trim(sse: bytes, keep: int, is_content: Any) -> bytes:
     return b"\n\n".join(out) + b"\n\n"
 
 
+def _base64_embeddings() -> bytes:
+    import orjson
+
+    from model_router.domain.embeddings import encode_base64
+
+    body = orjson.loads((BODIES / "embeddings.json").read_bytes())
+    for item in body["data"]:
+        item["embedding"] = encode_base64(item["embedding"])
+    return orjson.dumps(body)
+
+
 def upstream_bodies() -> dict[str, tuple[bytes, bytes]]:
-    """URL prefix -> (content type, body)."""
+    """URL prefix -> (content type, body), the first prefix that matches."""
     oai_sse = (BODIES / "openai.sse").read_bytes()
     ant_sse = (BODIES / "anthropic.sse").read_bytes()
 
@@ -128,6 +149,9 @@ def upstream_bodies() -> dict[str, tuple[bytes, bytes]]:
 
     sse, js = b"text/event-stream", b"application/json"
     return {
+        # An OpenAI upstream encodes the vectors itself when asked (see `_answer`).
+        "/openai/v1/embeddings#base64": (js, _base64_embeddings()),
+        "/openai/v1/embeddings": (js, (BODIES / "embeddings.json").read_bytes()),
         "/openai/": (js, (BODIES / "openai.json").read_bytes()),
         "/openai-s50/": (sse, _trim(oai_sse, 50, oai_content)),
         "/openai-s10/": (sse, _trim(oai_sse, 10, oai_content)),
@@ -147,7 +171,8 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, bo
             for line in lines[1:]:
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":", 1)[1])
-            await reader.readexactly(length)
+            if b'"encoding_format":"base64"' in await reader.readexactly(length):
+                path += "#base64"
             ctype, body = next(v for k, v in bodies.items() if path.startswith(k))
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: " + ctype
@@ -217,6 +242,11 @@ async def seed(database_url: str, upstream: str) -> str:
                 output_price=price[2],
             ),
         )
+    # The catalogue's embedding model answers from the upstream too (float vectors:
+    # base64 when asked).
+    await add_provider(
+        sessions, "openai", base_url=f"{upstream}/openai/v1", api_key_setting=KEY_SETTING
+    )
     _, key = await create_key(sessions, "bench")
     await engine.dispose()
     return str(key)
@@ -396,7 +426,7 @@ def main() -> int:
             )
             if args.top:
                 print("\n".join(top(stats, args.n, args.top)))
-        for name in ("chat stream", "messages stream"):
+        for name in ("chat stream", "messages stream", "responses stream"):
             if name in results and f"{name} (10)" in results:
                 long, short = results[name], results[f"{name} (10)"]
                 per = [(a - b) / args.n / 40 for a, b in zip(long, short, strict=True)]

@@ -74,10 +74,10 @@ FAST_PATHS = {
     "/v1/chat/completions": chat.fast_chat_completions,
     "/v1/messages": messages.fast_messages,
     "/v1/responses": responses.fast_create_response,
+    "/v1/embeddings": embeddings.fast_embeddings,
 }
-"""POST endpoints served as plain ASGI (the hot path), before FastAPI."""
-TRACED = {"/v1/embeddings"}
-"""Model-call endpoints served by FastAPI that still get a request span."""
+"""POST endpoints served as plain ASGI (the hot path), before FastAPI; each
+call gets a request span when tracing is on."""
 
 
 class Gateway:
@@ -96,10 +96,6 @@ class Gateway:
                     return
                 with state.ops.tracing.request_span(Headers(scope=scope), scope["path"]):
                     await endpoint(state, scope, receive, send)
-                return
-            if state is not None and state.ops.tracing is not None and scope["path"] in TRACED:
-                with state.ops.tracing.request_span(Headers(scope=scope), scope["path"]):
-                    await self.api(scope, receive, send)
                 return
         await self.api(scope, receive, send)
 

@@ -29,5 +29,10 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
+def verbatim(json: bytes) -> Any:
+    """JSON already encoded (and known valid), for `dumps` to write as it is."""
+    return orjson.Fragment(json)
+
+
 loads = orjson.loads
 JSONDecodeError = orjson.JSONDecodeError

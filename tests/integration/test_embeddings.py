@@ -27,6 +27,7 @@ SMALL = "text-embedding-3-small"  # $0.02 per 1M input tokens (genai-prices)
 GEMINI = "gemini-embedding-001"  # $0.15 per 1M input tokens
 MILLION = Decimal(1_000_000)
 TEXTS = ["The quick brown fox", "jumps over the lazy dog today"]
+JSON = {"content-type": "application/json"}
 
 
 def _sdk(url: str, key: str) -> openai.OpenAI:
@@ -217,6 +218,25 @@ def test_an_upstream_error_is_recorded(router: Router, owner: dict[str, Any]) ->
     assert failed.status_code >= 500
     (row,) = rows_of(router, owner["id"], 1)
     assert row.status == "error" and row.upstream_status == 500 and row.total_cost_usd is None
+
+
+def test_errors_before_the_model_is_called_are_openai_shaped_and_bodies_recorded(
+    router: Router, owner: dict[str, Any]
+) -> None:
+    with router.client() as anonymous:
+        refused = anonymous.post("/v1/embeddings", json={"model": SMALL, "input": "hi"})
+    assert assert_error(refused, 401)["type"] == "authentication_error"
+    with router.client(owner["key"]) as client:
+        broken = client.post("/v1/embeddings", content=b'{"model": ', headers=JSON)
+        listed = client.post("/v1/embeddings", json=[{"model": SMALL, "input": "hi"}])
+        failed = client.post("/v1/embeddings", json={"model": SMALL, "input": "mock:error_500"})
+    assert assert_error(broken, 400)["code"] == "invalid_json"
+    assert assert_error(listed, 400)["code"] == "invalid_json"
+    assert failed.status_code >= 500 and set(failed.json()) == {"error"}
+    assert "text-embedding-3-small" in failed.headers["x-router-reason"]
+    rows = rows_of(router, owner["id"], 3)  # the anonymous call is no key's
+    assert {(r.front_door, r.status) for r in rows} == {("embeddings", "error")}
+    assert sorted(r.http_status for r in rows)[:2] == [400, 400]
 
 
 def test_a_failed_model_falls_back_to_the_next_embedding_model_named(

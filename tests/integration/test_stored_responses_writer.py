@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,25 @@ async def test_a_response_the_database_refuses_never_holds_back_the_request_log(
     written = select(func.count()).where(StoredResponse.id == fine["id"])
     assert await count(sessions, written) == 1
     assert store.pending == 0  # the refused one is dropped, logged; nothing is stuck
+
+
+async def test_a_written_response_reads_back_as_it_was_kept(
+    sessions: async_sessionmaker[AsyncSession], writer: tuple[RequestLog, ResponseStore]
+) -> None:
+    log, store = writer
+    usage = {"input_tokens": 12, "total_cost_usd": Decimal("0.000000123456789")}
+    kept = response("exact", usage=usage, created_at=int(time.time()))
+    huge = 2**70  # past 64 bits: written all the same
+    store.keep(KEY, {"input": [{"role": "user", "content": "hi", "n": huge}]}, kept)
+    log.add(request_row("writer-test-exact"))
+
+    await log.flush()
+
+    read = await ResponseStore(sessions).get(KEY, kept["id"])  # from the database
+    assert read.response["usage"] == {"input_tokens": 12, "total_cost_usd": 1.23456789e-7}
+    assert read.response["created_at"] == kept["created_at"]
+    assert read.created_at == datetime.fromtimestamp(kept["created_at"], UTC)
+    assert read.key_id == KEY.id
+    (item,) = read.input_items
+    assert item["content"] == [{"type": "input_text", "text": "hi"}]
+    assert str(item["n"]) == str(huge)

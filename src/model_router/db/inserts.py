@@ -33,7 +33,7 @@ Here each backend has fixed statements, prepared once per connection:
 
 Values are stored exactly as the ORM stores them (Money rounded half-even to
 10^-12 USD, UTC times, SQLite's uuid hex and time text), by encoders written per
-column type (`_encoder`) rather than SQLAlchemy's bind processors, which cost a
+column type (`column_encoder`) rather than SQLAlchemy's bind processors, which cost a
 request-log row more than the rest of its insert; JSON is encoded with orjson.
 tests/unit/test_inserts.py holds them to the bind processors' output.
 """
@@ -116,7 +116,7 @@ def _uuid_hex(value: uuid.UUID) -> str:
     return f"{value.int:032x}"  # UUID.hex, without its property call
 
 
-def _encoder(column: Column[Any], dialect: Dialect) -> Encode | None:
+def column_encoder(column: Column[Any], dialect: Dialect) -> Encode | None:
     """How a non-null value of `column` goes to the driver (None: as it is)."""
     kind = column.type
     sqlite = dialect.name == "sqlite"
@@ -146,7 +146,7 @@ class RowInserter:
         self._encoders = [
             (index, encode)
             for index, column in enumerate(table.columns)
-            if (encode := _encoder(column, dialect)) is not None
+            if (encode := column_encoder(column, dialect)) is not None
         ]
         self._postgres = dialect.name == "postgresql"
         names = ", ".join(self._columns)

@@ -2,16 +2,19 @@
 translates into and every adapter that can embed translates out of.
 
 `EmbeddingRequest.inputs` are texts or token arrays (OpenAI's `input`, a
-single one made a list of one). An answer's vectors are floats, or base64
+single one made a list of one). An answer's vectors are floats; or base64
 strings when an upstream encoded them itself (an OpenAI-compatible upstream
-asked for `encoding_format: "base64"`); `encode_base64` does the same for the
-others (little-endian float32, as OpenAI does), so the client gets what it
-asked for whoever answered.
+asked for `encoding_format: "base64"`); or a `FloatArray`, an OpenAI-compatible
+upstream's JSON array of numbers kept as the bytes it sent (no Python float
+per element on the way to the client). `encode_base64` encodes floats as
+OpenAI does (little-endian float32), so the client gets what it asked for
+whoever answered; `floats_of` reads any of the three.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,7 +23,21 @@ from model_router.domain.request import NativeBody
 from model_router.domain.usage import Usage
 
 EncodingFormat = Literal["float", "base64"]
-Vector = list[float] | str  # floats, or OpenAI's base64 of little-endian float32s
+
+
+@dataclass(frozen=True, slots=True)
+class FloatArray:
+    """A vector as an upstream's JSON array of numbers, the bytes it sent:
+    checked to be one flat array of numbers (`providers/openai_embed.py`),
+    and written to the client as it is."""
+
+    json: bytes
+
+    def floats(self) -> list[float]:
+        return [float(v) for v in json.loads(self.json)]
+
+
+Vector = list[float] | str | FloatArray  # floats, base64 of float32s, or JSON as sent
 
 
 @dataclass(slots=True)
@@ -91,3 +108,10 @@ def encode_base64(vector: list[float]) -> str:
 def decode_base64(encoded: str) -> list[float]:
     raw = base64.b64decode(encoded)
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+
+
+def floats_of(vector: Vector) -> list[float]:
+    """A vector's numbers, whichever form it came in."""
+    if isinstance(vector, FloatArray):
+        return vector.floats()
+    return decode_base64(vector) if isinstance(vector, str) else vector

@@ -6,9 +6,9 @@ OpenAI-compatible upstream gets. `render` writes OpenAI's
 `CreateEmbeddingResponse` (`object: "list"`, `data`, `model`, `usage`) plus the
 router's fields: cost beside the usage (`input_cost_usd`, `output_cost_usd`,
 `total_cost_usd`, and `tokens_estimated` when the provider counted none),
-`id`, `provider`, `latency_ms`, `created_at`. Vectors are floats, or base64
-(little-endian float32) when the client asked: encoded here when the upstream
-sent floats.
+`id`, `provider`, `latency_ms`, `created_at`. Vectors are floats (an
+upstream's JSON array written as it sent it), or base64 (little-endian
+float32) when the client asked: encoded here when the upstream sent floats.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from model_router.domain.embeddings import (
     EmbeddingRequest,
     Embeddings,
     EncodingFormat,
+    FloatArray,
     Vector,
     encode_base64,
+    floats_of,
 )
 from model_router.domain.request import FrontDoor, NativeBody
 from model_router.errors import InvalidRequest
 from model_router.frontdoors.base import Answered, cost_json
-from model_router.jsonutil import dumps
+from model_router.jsonutil import dumps, verbatim
 
 MAX_INPUTS = 2048  # OpenAI's limit on the items of `input`
 ENCODINGS: tuple[EncodingFormat, ...] = ("float", "base64")
@@ -104,10 +106,12 @@ def to_request(body: dict[str, Any]) -> EmbeddingRequest:
     )
 
 
-def _vector(vector: Vector, encoding: EncodingFormat) -> Vector:
-    if encoding == "base64" and not isinstance(vector, str):
-        return encode_base64(vector)
-    return vector  # an upstream's base64 is what the client asked for
+def _vector(vector: Vector, encoding: EncodingFormat) -> Any:
+    if isinstance(vector, str):
+        return vector  # an upstream's base64 is what the client asked for
+    if encoding == "base64":
+        return encode_base64(floats_of(vector))
+    return verbatim(vector.json) if isinstance(vector, FloatArray) else vector
 
 
 def embeddings_json(

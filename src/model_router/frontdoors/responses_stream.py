@@ -25,7 +25,9 @@ The final response (completed or incomplete) goes to `keep`, when given, so
 the service can store it for `previous_response_id`.
 
 Each call returns the bytes it made, at once; the service holds them until a
-`Flush` (which makes nothing itself) and writes them in one go.
+`Flush` (which makes nothing itself) and writes them in one go. A text delta
+of the open message, most of a stream's events, is framed from bytes made
+once per item (as chat's chunks are), the same bytes `_sse` would make.
 `NativeFrame`s make nothing: this door has no native upstream yet.
 """
 
@@ -33,6 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from model_router.domain.completion import (
     Completion,
@@ -61,6 +65,12 @@ from model_router.frontdoors.responses_render import (
     response_body,
     usage_json,
 )
+from model_router.jsonutil import dumps
+
+_MESSAGE = ("message", -1)
+_TEXT_DELTA = "response.output_text.delta"
+_TEXT_HEAD = b'event: %b\ndata: {"type":"%b","sequence_number":' % ((_TEXT_DELTA.encode(),) * 2)
+_TEXT_TAIL = b',"logprobs":[]}\n\n'
 
 
 class ResponsesStreamWriter:
@@ -81,15 +91,26 @@ class ResponsesStreamWriter:
         self._items: list[Json] = []  # output so far; the last one is open if `_open`
         self._open: tuple[str, int] | None = None  # (kind, tool call index) of the open item
         self._text = ""  # the open item's text (or arguments) so far
+        self._text_where = b""  # the open message's fields after the sequence number
 
     def event(self, event: StreamEvent) -> bytes:
+        if isinstance(event, TextDelta):
+            if self._open == _MESSAGE:  # the open message's next text: `_text_delta`'s frame
+                self._text += event.text
+                self._sequence += 1
+                return b"%b%d%b%b%b" % (
+                    _TEXT_HEAD,
+                    self._sequence,
+                    self._text_where,
+                    orjson.dumps(event.text),
+                    _TEXT_TAIL,
+                )
+            return self._open_item("message") + self._text_delta(event.text)
         if isinstance(event, UsageReport):
             self._usage = event.usage
             return b""
         if isinstance(event, Finish):
             return self._close_item()
-        if isinstance(event, TextDelta):
-            return self._open_item("message") + self._text_delta(event.text)
         if isinstance(event, ReasoningDelta):
             return self._open_item("reasoning") + self._reasoning_delta(event.text)
         if isinstance(event, ReasoningSignature):
@@ -194,6 +215,8 @@ class ResponsesStreamWriter:
             frames += self._add(
                 (kind, -1), message_item(item_id("msg", self._answered, index), [], "in_progress")
             )
+            where = dumps(self._where(0) | {"delta": None})  # {..., "delta":null}
+            self._text_where = b"," + where[1 : -len(b"null}")]
             return frames + self._sse(
                 "response.content_part.added", self._where(0) | {"part": output_text("")}
             )

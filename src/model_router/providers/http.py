@@ -158,7 +158,7 @@ def malformed(provider: str, what: str, status: int | None = 200) -> UpstreamErr
     )
 
 
-async def post_json(
+async def post(
     client: Client,
     provider: str,
     url: str,
@@ -167,8 +167,9 @@ async def post_json(
     parse_error: ErrorParser,
     *,
     map_error: ErrorMapper | None = None,
-) -> Any:
-    """POST JSON, return the decoded JSON body or raise an UpstreamError."""
+) -> bytes:
+    """POST JSON, return the body of a success as it came (`decoded` reads it),
+    or raise an UpstreamError."""
     try:
         # A whole non-streamed answer within the read timeout: a slow drip of bytes
         # restarts each wait for bytes and would hold the call forever.
@@ -183,10 +184,15 @@ async def post_json(
         if map_error is not None:
             raise map_error(provider, status, response.headers, raw)
         raise error_from_response(provider, status, response.headers, raw, parse_error)
+    return raw
+
+
+def decoded(raw: bytes, provider: str) -> Any:
+    """A success's JSON body, decoded; not JSON is a 502."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "body is not JSON", status) from exc
+        raise malformed(provider, "body is not JSON") from exc
 
 
 @asynccontextmanager

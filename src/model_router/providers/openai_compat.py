@@ -37,10 +37,11 @@ from model_router.providers.http import (
     NO_HEADERS,
     Client,
     ErrorFields,
+    decoded,
     error_from_response,
     malformed,
     open_stream,
-    post_json,
+    post,
     sse_batches,
 )
 from model_router.providers.openai_body import body_from_request
@@ -183,14 +184,12 @@ class OpenAICompatProvider:
 
     async def complete(self, request: Request, target: Target) -> Completion:
         payload = to_request(request, target, stream=False)
-        data = await post_json(
-            self._client, self.config.name, self._url, payload, self._headers, parse_error
-        )
+        name = self.config.name
+        raw = await post(self._client, name, self._url, payload, self._headers, parse_error)
+        data = decoded(raw, name)
         if isinstance(data, dict) and "error" in data and "choices" not in data:
-            raise error_from_response(
-                self.config.name, 502, NO_HEADERS, orjson.dumps(data), parse_error
-            )
-        completion = from_response(data, self.config.name)
+            raise error_from_response(name, 502, NO_HEADERS, raw, parse_error)
+        completion = from_response(data, name)
         if request.native is not None and request.native.protocol == "openai":
             completion.native = NativeBody("openai", data)
         return completion
@@ -199,10 +198,11 @@ class OpenAICompatProvider:
         url = self._url.removesuffix("/chat/completions") + "/embeddings"
         payload = openai_embed.to_body(request, target)
         name = self.config.name
-        data = await post_json(self._client, name, url, payload, self._headers, parse_error)
+        raw = await post(self._client, name, url, payload, self._headers, parse_error)
+        data = decoded(raw, name)
         if not isinstance(data, dict) or ("error" in data and "data" not in data):
-            raise error_from_response(name, 502, NO_HEADERS, orjson.dumps(data), parse_error)
-        return openai_embed.from_response(data, name, request)
+            raise error_from_response(name, 502, NO_HEADERS, raw, parse_error)
+        return openai_embed.from_response(data, name, request, raw)
 
     async def stream(self, request: Request, target: Target) -> AsyncIterator[StreamEvent]:
         payload = to_request(request, target, stream=True)

@@ -19,6 +19,7 @@ the chat call's own tags, and its routing reason names the chat call.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from model_router.calls import Call
 from model_router.costs.pricing import Cost, cost
@@ -26,8 +27,8 @@ from model_router.db.records import RequestRecord
 from model_router.domain.embeddings import (
     EmbeddingRequest,
     Embeddings,
-    decode_base64,
     estimated_usage,
+    floats_of,
 )
 from model_router.domain.keys import KeyInfo
 from model_router.errors import RouterError
@@ -57,14 +58,17 @@ class EmbeddingService:
         self._router = router
         self._governor = governor
 
-    async def create(self, call: Call, door: OpenAIEmbeddingsDoor) -> bytes:
-        """The rendered answer (the body of a 200); errors raise, recorded."""
+    async def create(
+        self, call: Call, door: OpenAIEmbeddingsDoor
+    ) -> tuple[bytes, Callable[[], None]]:
+        """The rendered answer (the body of a 200) and what records it, for the
+        caller to run once the answer is sent (as chat's). Errors raise, recorded."""
         try:
             request = door.to_request(call.body)
         except RouterError as exc:
             self._record(call, call.row(status="error", error=exc))
             raise
-        result, price = await self._run(call, request)
+        result, price, record = await self._run(call, request)
         assert call.model is not None
         answered = Answered(
             str(call.id),
@@ -74,7 +78,7 @@ class EmbeddingService:
             call.elapsed_ms(),
             price,
         )
-        return door.render(result, request, answered)
+        return door.render(result, request, answered), record
 
     def reject(self, key: KeyInfo, error: RouterError) -> None:
         """Record a call whose body could not even be read."""
@@ -94,16 +98,20 @@ class EmbeddingService:
         call = Call(key=trigger.key, body=body, front_door="embeddings")
         request = EmbeddingRequest(model=model, inputs=[text])
         try:
-            result, _ = await self._run(call, request, f"for the semantic cache of {trigger.id}")
+            result, _, record = await self._run(
+                call, request, f"for the semantic cache of {trigger.id}"
+            )
         except RouterError as exc:
             log.warning("semantic cache: embeddings failed (%s)", exc.message)
             return None
-        vector = result.vectors[0]
-        return decode_base64(vector) if isinstance(vector, str) else vector
+        record()
+        return floats_of(result.vectors[0])
 
     async def _run(
         self, call: Call, request: EmbeddingRequest, note: str | None = None
-    ) -> tuple[Embeddings, Cost | None]:
+    ) -> tuple[Embeddings, Cost | None, Callable[[], None]]:
+        """The answer, its price, and what records its row; errors raise, recorded."""
+
         async def attempt(deployment: Deployment, _timeout: float) -> Embeddings:
             provider = self._pool.embedder(attempting(call, deployment))
             return await provider.embed(request, deployment.model.target)
@@ -128,10 +136,13 @@ class EmbeddingService:
         answered_by(call, deployment)
         self._router.report_tokens(deployment, result.usage.total_tokens)
         price = cost(result.usage, call.model.price, call.created_at)
-        row = call.row(status="success", price_cost=price)
-        row.input_tokens = row.total_tokens = result.usage.input_tokens
-        self._record(call, row, request)
-        return result, price
+
+        def record() -> None:
+            row = call.row(status="success", price_cost=price)
+            row.input_tokens = row.total_tokens = result.usage.input_tokens
+            self._record(call, row, request)
+
+        return result, price, record
 
     def _record(
         self, call: Call, row: RequestRecord, request: EmbeddingRequest | None = None

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections import OrderedDict
@@ -44,15 +45,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import JSON, Dialect, delete
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from model_router.db.inserts import column_encoder
 from model_router.db.response_models import StoredResponse
 from model_router.domain.content import Json
 from model_router.domain.keys import KeyInfo
 from model_router.errors import InvalidRequest, NotFound, StoreUnavailable
-from model_router.jsonutil import dumps, loads
+from model_router.jsonutil import dumps
 from model_router.services.request_log import RequestLog
 
 log = logging.getLogger(__name__)
@@ -79,15 +81,53 @@ class Stored:
     input_items: list[Json]
 
     def values(self) -> dict[str, Any]:
-        """The row to insert; JSON made plain (the costs are `Decimal`s) off the request path."""
+        """The row to insert, its JSON columns as JSON text (`_Insert`)."""
         return {
             "id": self.id,
             "key_id": self.key_id,
             "created_at": self.created_at,
             "model": self.model,
-            "response": loads(dumps(self.response)),
-            "input_items": self.input_items,
+            "response": _json_text(self.response),
+            "input_items": _json_text(self.input_items),
         }
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return dumps(value).decode()  # the costs are `Decimal`s, written exactly
+    except TypeError:  # integers past 64 bits in a client's items, and the like
+        return json.dumps(value, default=str)
+
+
+class _Insert:
+    """One statement for a batch of stored responses, run by the driver with
+    the values encoded as the ORM would store them (`db.inserts.column_encoder`)
+    and the JSON written by orjson: SQLAlchemy's ORM bulk insert and its JSON
+    bind processors cost more Python per row than the request itself."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        columns = list(StoredResponse.metadata.tables[StoredResponse.__tablename__].columns)
+        self._names = [column.name for column in columns]
+        self._encoders = [  # (index, encode) of the columns not passed as they are
+            (index, encode)
+            for index, column in enumerate(columns)
+            if not isinstance(column.type, JSON)
+            and (encode := column_encoder(column, dialect)) is not None
+        ]
+        qmark = dialect.paramstyle == "qmark"  # SQLite's; asyncpg's is $1, $2, ...
+        marks = ", ".join("?" if qmark else f"${n}" for n in range(1, len(columns) + 1))
+        self.sql = (
+            f"INSERT INTO {StoredResponse.__tablename__} ({', '.join(self._names)}) "
+            f"VALUES ({marks})"
+        )
+
+    def row(self, entry: Stored) -> tuple[Any, ...]:
+        values = entry.values()
+        row = [values[name] for name in self._names]
+        for index, encode in self._encoders:
+            if row[index] is not None:
+                row[index] = encode(row[index])
+        return tuple(row)
 
 
 def stored_input(response_id: str, items: str | list[Any]) -> list[Json]:
@@ -142,6 +182,7 @@ class ResponseStore:
         self._recent: OrderedDict[str, Stored] = OrderedDict()
         self._lock = asyncio.Lock()  # one writer at a time: a batch, a delete, a purge
         self._tasks: list[asyncio.Task[None]] = []
+        self._statement: _Insert | None = None  # built for the engine's dialect at first write
 
     # --- the request path (no I/O) ---------------------------------------------------
 
@@ -285,7 +326,11 @@ class ResponseStore:
 
     async def _insert(self, batch: list[Stored]) -> None:
         async with self._sessions() as session:
-            await session.execute(insert(StoredResponse), [e.values() for e in batch])
+            conn = await session.connection()
+            if self._statement is None:
+                self._statement = _Insert(conn.dialect)
+            rows = [self._statement.row(entry) for entry in batch]
+            await conn.exec_driver_sql(self._statement.sql, rows)
             await session.commit()
 
     def _written(self, entry: Stored) -> None:

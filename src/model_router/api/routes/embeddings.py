@@ -1,14 +1,23 @@
 """POST /v1/embeddings: OpenAI's embeddings API, for OpenAI-compatible and
-Gemini embedding models (frontdoors/openai_embeddings.py, services/embeddings.py)."""
+Gemini embedding models (frontdoors/openai_embeddings.py, services/embeddings.py).
+
+Served like chat: the FastAPI route is declared for the docs, and
+`fast_embeddings` answers on the hot path (`app.py`), its errors in OpenAI's
+shape as FastAPI's handlers render them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from model_router.api.deps import CurrentKey, State
-from model_router.api.routes.serving import read_json_object
+from model_router.api.deps import AppState, CurrentKey, State
+from model_router.api.routes.serving import JSONAnswer, read_json_object, serve_fast
 from model_router.calls import Call
+from model_router.domain.keys import KeyInfo
 from model_router.errors import RouterError
 from model_router.frontdoors.openai_embeddings import OpenAIEmbeddingsDoor
 
@@ -48,18 +57,27 @@ DOOR = OpenAIEmbeddingsDoor()  # stateless
     },
 )
 async def create_embeddings(request: Request, key: CurrentKey, state: State) -> Response:
+    return await _create(state, key, request.headers, request.stream())
+
+
+async def fast_embeddings(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
+    """The same endpoint as plain ASGI, for the hot path."""
+    await serve_fast(None, state, scope, receive, send, _create)
+
+
+async def _create(
+    state: AppState, key: KeyInfo, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+) -> Response:
     state.ops.saw_key(key)
     try:
-        body = await read_json_object(
-            request.headers, request.stream(), state.settings.max_request_bytes
-        )
+        body = await read_json_object(headers, chunks, state.settings.max_request_bytes)
     except RouterError as exc:
         state.embeddings.reject(key, exc)
         raise
-    call = Call(key=key, body=body, front_door=DOOR.name, headers=request.headers)
+    call = Call(key=key, body=body, front_door=DOOR.name, headers=headers)
     try:
-        result = await state.embeddings.create(call, DOOR)
+        result, record = await state.embeddings.create(call, DOOR)
     except RouterError as exc:
         exc.headers = {**call.response_headers, **exc.headers}
         raise
-    return Response(result, media_type="application/json", headers=call.response_headers)
+    return JSONAnswer(result, call.response_headers, record)

@@ -19,9 +19,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from model_router.api.deps import AppState, CurrentKey, State, api_key_in
-from model_router.api.errors import door_error_response, unexpected_error_response
-from model_router.api.routes.serving import answer, body_of, headers_of, read_json_object
+from model_router.api.deps import AppState, CurrentKey, State
+from model_router.api.routes.serving import answer, read_json_object, serve_fast
 from model_router.calls import Call
 from model_router.domain.content import Json
 from model_router.domain.keys import KeyInfo
@@ -63,15 +62,7 @@ async def create_response(request: Request, key: CurrentKey, state: State) -> Re
 async def fast_create_response(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
     """The same endpoint as plain ASGI, for the hot path (`app.py`): errors in
     OpenAI's shape, as FastAPI's handlers render them."""
-    headers = headers_of(scope)
-    try:
-        key = await state.keys.authenticate(api_key_in(headers))
-        response = await _create(state, key, headers, body_of(receive))
-    except RouterError as exc:
-        response = door_error_response(exc)
-    except Exception as exc:
-        response = unexpected_error_response(exc)
-    await response(scope, receive, send)
+    await serve_fast(None, state, scope, receive, send, _create)
 
 
 async def _create(

@@ -8,7 +8,7 @@ not go through FastAPI's handlers) render them in the door's own shape.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -225,15 +225,29 @@ async def body_of(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+Create = Callable[[AppState, KeyInfo, Mapping[str, str], AsyncIterator[bytes]], Awaitable[Response]]
+"""A route's own steps from an authenticated key to its response."""
+
+
 async def serve_fast(
-    door: Door, state: AppState, scope: Scope, receive: Receive, send: Send
+    door: Door | None,
+    state: AppState,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    create: Create | None = None,
 ) -> None:
-    """A door's endpoint as plain ASGI, for the hot path: authenticate, respond,
-    and every error in the door's shape."""
+    """A door's endpoint as plain ASGI, for the hot path: authenticate, respond
+    (through `door`, or `create` for a route with steps of its own), and every
+    error in the door's shape (OpenAI's without a door)."""
     headers = headers_of(scope)
     try:
         key = await state.keys.authenticate(api_key_in(headers))
-        response = await respond(door, headers, body_of(receive), key, state)
+        if create is not None:
+            response = await create(state, key, headers, body_of(receive))
+        else:
+            assert door is not None
+            response = await respond(door, headers, body_of(receive), key, state)
     except RouterError as exc:
         response = door_error_response(exc, door)
     except Exception as exc:

@@ -25,10 +25,11 @@ from model_router.providers.base import ProviderConfig, Target
 from model_router.providers.http import (
     NO_HEADERS,
     Client,
+    decoded,
     error_from_response,
     malformed,
     open_stream,
-    post_json,
+    post,
     sse_json_batches,
 )
 
@@ -78,9 +79,10 @@ class AnthropicProvider:
         payload = to_request(request, target, stream=False)
         name = self.config.name
         headers = self._headers_for(request)
-        data = await post_json(self._client, name, self._url, payload, headers, parse_error)
+        raw = await post(self._client, name, self._url, payload, headers, parse_error)
+        data = decoded(raw, name)
         if isinstance(data, dict) and data.get("type") == "error":
-            raise error_from_response(name, 502, NO_HEADERS, orjson.dumps(data), parse_error)
+            raise error_from_response(name, 502, NO_HEADERS, raw, parse_error)
         completion = from_response(data, name)
         if request.native is not None and request.native.protocol == "anthropic":
             completion.native = NativeBody("anthropic", data)
@@ -118,7 +120,8 @@ class AnthropicProvider:
                 sent[name] = value
         payload = {**body, "model": target.upstream_model}
         name = self.config.name
-        data = await post_json(self._client, name, self._count_url, payload, sent, parse_error)
+        raw = await post(self._client, name, self._count_url, payload, sent, parse_error)
+        data = decoded(raw, name)
         tokens = data.get("input_tokens") if isinstance(data, dict) else None
         if not isinstance(tokens, int):
             raise malformed(name, "count_tokens answered without input_tokens")

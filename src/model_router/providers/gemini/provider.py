@@ -20,7 +20,14 @@ from model_router.providers.gemini.translate import (
     parse_error,
     to_request,
 )
-from model_router.providers.http import Client, malformed, open_stream, post_json, sse_json_batches
+from model_router.providers.http import (
+    Client,
+    decoded,
+    malformed,
+    open_stream,
+    post,
+    sse_json_batches,
+)
 
 
 class GeminiProvider:
@@ -42,9 +49,10 @@ class GeminiProvider:
         field) raises as its code says."""
         name = self.config.name
         url = self._url(target, method)
-        data = await post_json(
+        raw = await post(
             self._client, name, url, payload, self._headers, parse_error, map_error=gemini_error
         )
+        data = decoded(raw, name)
         if isinstance(data, dict) and "error" in data and answer not in data:
             raise embedded_error(name, data)
         return data
