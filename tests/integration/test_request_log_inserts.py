@@ -165,13 +165,19 @@ async def test_a_batch_that_fails_beside_one_written_keeps_only_its_own_rows(
     writer = RequestLog(async_sessionmaker(engine, expire_on_commit=False), batch_size=1000)
     write = writer._write  # the database fails for one batch only
     lanes = 2 if engine.dialect.name == "postgresql" else 1
+    others_in = asyncio.Event()  # the other lane's rows are in: then the first batch fails
+    in_rows = 0
 
     async def first_batch_fails(batch: list[RequestRecord]) -> None:
+        nonlocal in_rows
         if batch[0] is rows[0]:
-            while lanes == 2 and writer.written < 1000:  # the other lane's rows are in first
-                await asyncio.sleep(0.01)
+            if lanes == 2:
+                await others_in.wait()
             raise OSError("connection reset")
         await write(batch)
+        in_rows += len(batch)
+        if in_rows >= 1000:
+            others_in.set()
 
     monkeypatch.setattr(writer, "_write", first_batch_fails)
     for row in rows:
