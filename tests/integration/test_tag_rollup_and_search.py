@@ -191,3 +191,15 @@ async def test_search_reads_the_first_and_last_2000_characters_of_a_prompt(
     assert await _found(engine, "middle-word") == []
     assert "MIDDLE" not in search.edges(long_prompt)
     assert search.edges(just_fits) == just_fits
+    if engine.dialect.name == "sqlite":
+        # SQLite's index holds the same bounded text (migration 0014), not the
+        # whole prompt: a 50 KB prompt no longer writes 50,000 entries.
+        async with engine.connect() as conn:
+            indexed = await conn.exec_driver_sql(
+                "SELECT rowid FROM requests_fts WHERE prompt_text LIKE ?", ("%MIDDLE-word%",)
+            )
+            assert indexed.all() == []
+            indexed = await conn.exec_driver_sql(
+                "SELECT count(*) FROM requests_fts WHERE prompt_text LIKE ?", ("%end-refund%",)
+            )
+            assert indexed.scalar() == 1

@@ -10,10 +10,11 @@ PostgreSQL: a `pg_trgm` GIN index of `request_search_text(prompt_text)`, an SQL
 function (`PG_FUNCTION`, migration 0013) that the query calls too, so the
 planner matches the index; `ILIKE` uses it by itself.
 
-SQLite: an FTS5 trigram index of the prompt (`requests_fts`, external
-content, kept by triggers, migration 0011) narrows the rows a search reads;
-the literal, case-insensitive `LIKE` beside it still decides, so results are
-those of `LIKE` alone.
+SQLite: an FTS5 trigram index of the same bounded text, without positions
+(`requests_fts`, external content, `detail=none`, kept by triggers, migration
+0014), narrows the rows a search reads through its own `LIKE`; the literal,
+case-insensitive `LIKE` beside it still decides, so results are those of
+`LIKE` alone.
 """
 
 from __future__ import annotations
@@ -35,11 +36,18 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE WHEN length(prompt) <= {_WHOLE} THEN prompt
 ELSE substr(prompt, 1, {EDGE_CHARS}) || E'\\n' || substr(prompt, length(prompt) - {EDGE_CHARS - 1})
 END $$"""
-_SQLITE_TEXT = (
-    f"CASE WHEN length(requests.prompt_text) <= {_WHOLE} THEN requests.prompt_text "
-    f"ELSE substr(requests.prompt_text, 1, {EDGE_CHARS}) || char(10) || "
-    f"substr(requests.prompt_text, -{EDGE_CHARS}) END"
-)
+
+
+def sqlite_search_text(prompt: str) -> str:
+    """SQLite's `search_text` of the column (or trigger value) `prompt`."""
+    return (
+        f"CASE WHEN length({prompt}) <= {_WHOLE} THEN {prompt} "
+        f"ELSE substr({prompt}, 1, {EDGE_CHARS}) || char(10) || "
+        f"substr({prompt}, -{EDGE_CHARS}) END"
+    )
+
+
+_SQLITE_TEXT = sqlite_search_text("requests.prompt_text")
 
 
 # Part of the schema: a schema made from the models (tests, `create_all`) has it too.
@@ -66,7 +74,7 @@ def edges(prompt: str) -> str:
 
 
 async def has_fts(session: AsyncSession) -> bool:
-    """SQLite with the FTS5 index of migration 0011 (a schema made otherwise has none)."""
+    """SQLite with the FTS5 index of migrations 0011 and 0014 (a schema made otherwise has none)."""
     if session.get_bind().dialect.name != "sqlite":
         return False
     found = await session.scalar(
@@ -77,15 +85,22 @@ async def has_fts(session: AsyncSession) -> bool:
     return found is not None
 
 
+def fts_usable(search: str) -> bool:
+    """Whether the FTS5 index can narrow a search for `search`: a trigram index
+    needs 3 characters, and its `LIKE` would take `%` and `_` as wildcards."""
+    return len(search) >= FTS_MIN_CHARS and "%" not in search and "_" not in search
+
+
 def fts_match(search: str) -> ColumnElement[bool]:
-    """SQLite: the rows whose prompt the FTS5 trigram index (migration 0011) says
-    holds `search`, as one quoted phrase: taken literally, never as FTS syntax.
-    Trigram folding is at least as broad as LIKE's, so the LIKE beside it
-    decides: the index only narrows the rows it reads."""
-    phrase = '"' + search.replace('"', '""') + '"'
+    """SQLite: the rows whose search text the FTS5 trigram index (migration
+    0014: `search_text`, no positions) says may hold `search`: its `LIKE`,
+    which the index serves and checks against the whole prompt (the external
+    content). Trigram folding is at least as broad as LIKE's, so the LIKE
+    beside it, on the bounded text, decides: the index only narrows the rows
+    it reads. Call only when `fts_usable(search)`."""
     matching: Select[Any] = (
         select(literal_column("rowid"))
         .select_from(table("requests_fts"))
-        .where(literal_column("requests_fts").op("MATCH")(phrase))
+        .where(literal_column("requests_fts.prompt_text", Text).like(f"%{search}%"))
     )
     return literal_column("requests.rowid").in_(matching)
