@@ -322,7 +322,7 @@ def _filtered(
         if "\x00" in filters.search:  # no stored text holds NUL (PostgreSQL cannot)
             where.append(false())
         else:
-            if fts and search.fts_usable(filters.search):
+            if fts and len(filters.search) >= search.FTS_MIN_CHARS:
                 where.append(search.fts_match(filters.search))
             # Parameterised; `%`, `_` and the escape character are escaped.
             searched = search.search_text(dialect)

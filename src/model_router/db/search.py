@@ -10,11 +10,10 @@ PostgreSQL: a `pg_trgm` GIN index of `request_search_text(prompt_text)`, an SQL
 function (`PG_FUNCTION`, migration 0013) that the query calls too, so the
 planner matches the index; `ILIKE` uses it by itself.
 
-SQLite: an FTS5 trigram index of the same bounded text, without positions
-(`requests_fts`, external content, `detail=none`, kept by triggers, migration
-0014), narrows the rows a search reads through its own `LIKE`; the literal,
-case-insensitive `LIKE` beside it still decides, so results are those of
-`LIKE` alone.
+SQLite: an FTS5 trigram index of the same bounded text (`requests_fts`,
+external content, kept by triggers, migration 0014) narrows the rows a
+search reads; the literal, case-insensitive `LIKE` beside it still decides,
+so results are those of `LIKE` alone.
 """
 
 from __future__ import annotations
@@ -85,22 +84,15 @@ async def has_fts(session: AsyncSession) -> bool:
     return found is not None
 
 
-def fts_usable(search: str) -> bool:
-    """Whether the FTS5 index can narrow a search for `search`: a trigram index
-    needs 3 characters, and its `LIKE` would take `%` and `_` as wildcards."""
-    return len(search) >= FTS_MIN_CHARS and "%" not in search and "_" not in search
-
-
 def fts_match(search: str) -> ColumnElement[bool]:
     """SQLite: the rows whose search text the FTS5 trigram index (migration
-    0014: `search_text`, no positions) says may hold `search`: its `LIKE`,
-    which the index serves and checks against the whole prompt (the external
-    content). Trigram folding is at least as broad as LIKE's, so the LIKE
-    beside it, on the bounded text, decides: the index only narrows the rows
-    it reads. Call only when `fts_usable(search)`."""
+    0014) says holds `search`, as one quoted phrase: taken literally, never as
+    FTS syntax. Trigram folding is at least as broad as LIKE's, so the LIKE
+    beside it decides: the index only narrows the rows it reads."""
+    phrase = '"' + search.replace('"', '""') + '"'
     matching: Select[Any] = (
         select(literal_column("rowid"))
         .select_from(table("requests_fts"))
-        .where(literal_column("requests_fts.prompt_text", Text).like(f"%{search}%"))
+        .where(literal_column("requests_fts").op("MATCH")(phrase))
     )
     return literal_column("requests.rowid").in_(matching)
