@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from model_router.db import partitions, rollup
+from model_router.db import partitions, rollup, search
 from model_router.db.models import Request
 from model_router.db.records import RequestRecord
 
@@ -72,9 +72,12 @@ def latest_rows(client: httpx.Client, count: int = 1) -> list[dict[str, Any]]:
 
 
 async def store_as_the_writer(engine: AsyncEngine, rows: list[dict[str, Any]], until: Any) -> None:
-    """Rows stored as the request-log writer stores them: with their rollup sums,
+    """Rows stored as the request-log writer stores them: with their rollup sums
+    (and on SQLite in the search index),
     in one transaction (PostgreSQL: their months made first, up to `until`)."""
     async with engine.begin() as conn:
         await conn.run_sync(partitions.ensure, min(r["created_at"] for r in rows), until)
         await conn.execute(insert(Request), rows)
         await rollup.add_rows(conn, [RequestRecord(**r) for r in rows])
+        if await search.has_fts(conn):
+            await search.index_new_rows(conn)

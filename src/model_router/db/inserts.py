@@ -15,7 +15,8 @@ Here each backend has fixed statements, prepared once per connection:
   some did not (a batch written twice: a replay cut short, a commit whose answer
   was lost), `Duplicates` is raised, the caller rolls back and inserts the batch
   again one row at a time (`one_by_one`), each row's count telling whether it
-  is new.
+  is new. The new rows then enter the search index with one statement, in the
+  same transaction (`search.index_new_rows`).
 - PostgreSQL: the batch goes by binary COPY (asyncpg's `copy_records_to_table`)
   straight into `requests`, rows encoded as they are sent, so that the server
   stores the first rows while the writer still encodes the last. All of them
@@ -53,6 +54,7 @@ import orjson
 from sqlalchemy import JSON, Boolean, Column, Dialect, Table, Uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from model_router.db import search
 from model_router.db.records import RequestRecord
 from model_router.db.types import SCALE, Money, UTCDateTime
 
@@ -149,6 +151,7 @@ class RowInserter:
             if (encode := column_encoder(column, dialect)) is not None
         ]
         self._postgres = dialect.name == "postgresql"
+        self._indexed: bool | None = None  # SQLite: the schema has the search index (once known)
         names = ", ".join(self._columns)
         if self._postgres:
             self._staging_sql = (
@@ -244,12 +247,17 @@ class RowInserter:
         encoded = [self.encode(row) for row in rows]
         if not one_by_one:
             stored_now = await self._insert_sqlite(conn, encoded)
-            if stored_now == len(rows):
-                return list(rows)
-            raise Duplicates(f"{len(rows) - stored_now} of {len(rows)} rows stored already")
-        fresh = []
-        for row, values in zip(rows, encoded, strict=True):
-            result = await conn.exec_driver_sql(self._sql, tuple(values))
-            if result.rowcount == 1:
-                fresh.append(row)
+            if stored_now != len(rows):
+                raise Duplicates(f"{len(rows) - stored_now} of {len(rows)} rows stored already")
+            fresh = list(rows)
+        else:
+            fresh = []
+            for row, values in zip(rows, encoded, strict=True):
+                result = await conn.exec_driver_sql(self._sql, tuple(values))
+                if result.rowcount == 1:
+                    fresh.append(row)
+        if self._indexed is None:
+            self._indexed = await search.has_fts(conn)
+        if self._indexed and fresh:
+            await search.index_new_rows(conn)
         return fresh

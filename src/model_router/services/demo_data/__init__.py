@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.db import partitions, rollup
+from model_router.db import partitions, rollup, search
 from model_router.db.models import User
 from model_router.errors import InvalidRequest
 from model_router.services.catalogue_admin import sync_catalogue
@@ -158,6 +158,9 @@ async def generate_demo_data(
             await copy_postgres(conn, traffic, chunk_rows, report, say, binary=pg_binary)
         else:
             await insert_sqlite(session, traffic, chunk_rows, report)
+            conn = await session.connection()
+            if await search.has_fts(conn):  # one statement, as the writer does a batch
+                await search.index_new_rows(conn)
         # The rows went around the request log's writer: sum them into the rollup
         # the usage API reads, in the same transaction (SQLite: the last one).
         await rollup.rebuild(await session.connection())
