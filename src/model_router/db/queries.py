@@ -44,6 +44,7 @@ from model_router.db import rollup, search
 from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Request
 from model_router.db.records import RequestRecord
+from model_router.db.request_order import RequestSort, key_condition, order_by, walk_sort_index
 from model_router.schemas.analytics import (
     DailyStats,
     ModelUsage,
@@ -64,10 +65,6 @@ SEARCH_WORK_MEM = "32MB"  # PostgreSQL: a search's bitmaps stay exact (see list_
 ID_TIME_SLACK = timedelta(days=1)
 
 Status = Literal["success", "error"]
-# The request log's orders: a field, newest / largest first with a leading "-".
-RequestSort = Literal[
-    "-created_at", "created_at", "-total_cost_usd", "total_cost_usd", "-latency_ms", "latency_ms"
-]
 PendingLookup = Callable[[uuid.UUID], RequestRecord | None]
 
 
@@ -357,6 +354,12 @@ async def list_requests(
     )
     total, estimated = await _count(session, scope, filters, where)
     offset = (page - 1) * per_page
+    by_value = "created_at" not in sort  # by cost or by latency
+    if dialect == "sqlite" and scope is not None and by_value and not filters.search:
+        unscoped = _filtered(None, filters, dialect=dialect)
+        all_rows = (await _count(session, None, filters, unscoped))[0]
+        walk = walk_sort_index(key_rows=total, all_rows=all_rows, rows_wanted=offset + per_page)
+        where = [key_condition(scope, walk=walk), *unscoped]  # see db/request_order.py
     summaries: list[RequestSummary] = []
     if offset < total or estimated:
         rows = await session.execute(
@@ -378,7 +381,7 @@ async def list_requests(
                 Request.front_door,
             )
             .where(*where)
-            .order_by(*_order(sort))
+            .order_by(*order_by(sort))
             .limit(per_page)
             .offset(offset)
         )
@@ -430,23 +433,6 @@ async def _count(
         model=filters.model,
         status=filters.status,
     ), False
-
-
-def _order(sort: RequestSort) -> list[ColumnElement[Any]]:
-    """ORDER BY for `sort`: rows without a cost or latency come last either way;
-    ties newest first, then by id, so pages never overlap."""
-    newest: list[ColumnElement[Any]] = [Request.created_at.desc(), Request.id.desc()]
-    if sort == "-created_at":
-        return newest
-    if sort == "created_at":
-        return [Request.created_at.asc(), Request.id.asc()]
-    column: ColumnElement[Any] = (
-        Request.total_cost_usd.expression
-        if sort.endswith("total_cost_usd")
-        else Request.latency_ms.expression
-    )
-    first = column.desc() if sort.startswith("-") else column.asc()
-    return [first.nulls_last(), *newest]
 
 
 # --- GET /v1/analytics/requests/{id} -----------------------------------------------

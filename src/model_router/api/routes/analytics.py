@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from model_router.api.deps import AdminKey, CurrentKey, FreshLog, State
 from model_router.db import cost_queries, listings, queries
+from model_router.db.request_order import RequestSort
 from model_router.domain.request import FrontDoor
 from model_router.errors import InvalidRequest, NotFound, PermissionDenied
 from model_router.jsonutil import dumps
@@ -167,7 +168,7 @@ async def list_requests(
         When | None, Query(description="Inclusive; a date covers that whole UTC day.")
     ] = None,
     sort: Annotated[
-        queries.RequestSort,
+        RequestSort,
         Query(description="created_at, total_cost_usd or latency_ms; '-' for descending."),
     ] = "-created_at",
 ) -> Response:
