@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import anthropic
 import httpx
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from model_router.db import partitions, rollup, search
-from model_router.db.models import Request
+from model_router.db.engine import make_engine
+from model_router.db.models import Request, User
 from model_router.db.records import RequestRecord
 
 
@@ -81,3 +85,25 @@ async def store_as_the_writer(engine: AsyncEngine, rows: list[dict[str, Any]], u
         await rollup.add_rows(conn, [RequestRecord(**r) for r in rows])
         if await search.has_fts(conn):
             await search.index_new_rows(conn)
+
+
+@asynccontextmanager
+async def request_log(
+    url: str, keys: Iterable[uuid.UUID], rows: list[dict[str, Any]], until: Any
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on `url` whose request log holds just `rows` (of these keys),
+    stored as the writer stores them."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(delete(Request))
+        async with async_sessionmaker(engine)() as session:
+            session.add_all(
+                User(id=k, name=f"key {k.int}", key_hash=f"{k.int:064x}", key_prefix=f"k{k.int}")
+                for k in keys
+            )
+            await session.commit()
+        await store_as_the_writer(engine, rows, until)
+        yield engine
+    finally:
+        await engine.dispose()

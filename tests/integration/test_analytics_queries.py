@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from model_router.db import listings, queries, rollup
+from model_router.db import listings, queries, request_detail, rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Base, Model, Provider, Request, User
 from model_router.db.queries import RequestFilter
@@ -438,7 +438,7 @@ async def test_get_request_returns_every_column(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        detail = await queries.get_request(session, USER_A, rid(1))
+        detail = await request_detail.get_request(session, USER_A, rid(1))
 
     assert detail is not None
     assert detail.id == rid(1)
@@ -460,10 +460,10 @@ async def test_get_request_hides_other_users_rows(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        as_a = await queries.get_request(session, USER_A, rid(8))
-        as_b = await queries.get_request(session, USER_B, rid(8))
-        as_admin = await queries.get_request(session, None, rid(8))
-        missing = await queries.get_request(session, None, uuid.uuid4())
+        as_a = await request_detail.get_request(session, USER_A, rid(8))
+        as_b = await request_detail.get_request(session, USER_B, rid(8))
+        as_admin = await request_detail.get_request(session, None, rid(8))
+        missing = await request_detail.get_request(session, None, uuid.uuid4())
 
     assert as_a is None
     assert as_b is not None
@@ -497,9 +497,9 @@ async def test_get_request_falls_back_to_rows_not_yet_written(
     log = {held["id"]: held}
 
     async with sessions() as session:
-        mine = await queries.get_request(session, USER_A, rid(100), pending=log.get)
-        theirs = await queries.get_request(session, USER_B, rid(100), pending=log.get)
-        written = await queries.get_request(session, USER_A, rid(2), pending=log.get)
+        mine = await request_detail.get_request(session, USER_A, rid(100), pending=log.get)
+        theirs = await request_detail.get_request(session, USER_B, rid(100), pending=log.get)
+        written = await request_detail.get_request(session, USER_A, rid(2), pending=log.get)
 
     assert mine is not None
     assert (mine.response_text, mine.total_cost_usd) == ("hi", Decimal("0.3"))

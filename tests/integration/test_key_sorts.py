@@ -11,14 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from model_router.db import queries
-from model_router.db.engine import make_engine
-from model_router.db.models import Request, User
 from model_router.db.request_order import RequestSort, walk_sort_index
-from tests.helpers import store_as_the_writer
+from tests.helpers import request_log
 
 pytestmark = pytest.mark.anyio
 
@@ -51,20 +48,8 @@ ROWS = (
 
 @pytest.fixture(scope="module")
 async def engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(empty_database_url)
-    async with engine.begin() as conn:
-        await conn.execute(delete(Request))
-    async with async_sessionmaker(engine)() as session:
-        session.add_all(
-            User(id=u, name=f"key {u.int}", key_hash=f"{u.int:064x}", key_prefix=f"k{u.int}")
-            for u in (BIG, SMALL)
-        )
-        await session.commit()
-    await store_as_the_writer(engine, ROWS, NOW)
-    try:
+    async with request_log(empty_database_url, (BIG, SMALL), ROWS, NOW) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 def expected(user: uuid.UUID, sort: RequestSort) -> list[int]:

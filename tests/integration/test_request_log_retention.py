@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from model_router.db import partitions, queries, rollup
+from model_router.db import partitions, queries, request_detail, rollup
 from model_router.db.cost_queries import cost_breakdown
 from model_router.db.engine import make_engine
 from model_router.db.models import Request, User
@@ -264,7 +264,7 @@ async def test_postgres_lookup_by_id_reads_only_the_partitions_around_its_time(
     millis = int(days_ago(1).timestamp() * 1000)
     request_id = uuid.UUID(int=(millis << 80) | (0x7 << 76) | (0b10 << 62) | 12345)
     await _store(engine, [row(0, days_ago(1)) | {"id": request_id}])
-    lower, upper = (clause.right.value for clause in queries.id_window(request_id))  # type: ignore[attr-defined]
+    lower, upper = (clause.right.value for clause in request_detail.id_window(request_id))  # type: ignore[attr-defined]
     async with engine.connect() as conn:
         explained = await conn.exec_driver_sql(
             "EXPLAIN SELECT * FROM requests WHERE id = $1 AND created_at >= $2 "
@@ -275,9 +275,9 @@ async def test_postgres_lookup_by_id_reads_only_the_partitions_around_its_time(
     assert "requests_p2026_06" in plan
     assert "requests_p2026_02" not in plan and "requests_default" not in plan
     async with async_sessionmaker(engine)() as session:
-        found = await queries.get_request(session, None, request_id)
+        found = await request_detail.get_request(session, None, request_id)
         # A UUIDv7 whose time is not its row's is still found (all partitions).
-        stray = await queries.get_request(session, None, uuid.UUID(int=1))
+        stray = await request_detail.get_request(session, None, uuid.UUID(int=1))
     assert found is not None and found.id == request_id
     assert stray is not None
 

@@ -69,3 +69,13 @@ async def test_a_search_below_the_cap_is_counted_exactly(
         listed = await list_requests(session, None, RequestFilter(model="m"))
     assert (page.total, page.total_is_estimate, len(page.requests)) == (3, False, 3)
     assert (listed.total, listed.total_is_estimate) == (SEARCH_COUNT_CAP + 4, False)
+
+
+async def test_a_front_door_past_the_cap_is_counted_up_to_it_too(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        door = await list_requests(session, None, RequestFilter(front_door="chat_completions"))
+        none = await list_requests(session, None, RequestFilter(front_door="messages"))
+    assert (door.total, door.total_is_estimate, len(door.requests)) == (SEARCH_COUNT_CAP, True, 20)
+    assert (none.total, none.total_is_estimate, none.requests) == (0, False, [])

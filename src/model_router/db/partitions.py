@@ -13,7 +13,7 @@ guarantees, so a late month never fails on rows that arrived early.
 
 The primary key is (id, created_at): a partitioned table's unique keys must
 include the partition key. Ids are UUIDv7, so a lookup by id can derive its
-time range from the id (`model_router.db.queries.get_request`).
+time range from the id (`model_router.db.request_detail.get_request`).
 
 Everything here is synchronous SQL on a `Connection`: the migration calls it
 as it is, the maintenance job through `AsyncConnection.run_sync`. SQLite has no

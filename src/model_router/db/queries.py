@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -40,16 +39,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from model_router.db import rollup, search
+from model_router.db import rollup, search, tag_rollup
 from model_router.db.cost_queries import tag_condition
 from model_router.db.models import Request
-from model_router.db.records import RequestRecord
 from model_router.db.request_order import RequestSort, key_condition, order_by, walk_sort_index
 from model_router.schemas.analytics import (
     DailyStats,
     ModelUsage,
     ProviderUsage,
-    RequestDetail,
     RequestPage,
     RequestSummary,
     UsageResponse,
@@ -60,12 +57,8 @@ PREVIEW_CHARS = 200
 # A text search counts its matches up to this many; past it the total is flagged an estimate.
 SEARCH_COUNT_CAP = 10_000
 SEARCH_WORK_MEM = "32MB"  # PostgreSQL: a search's bitmaps stay exact (see list_requests)
-# A UUIDv7 id's time and its row's `created_at` are this close at most (the id
-# is made as the call starts): a lookup by id reads only the partitions around it.
-ID_TIME_SLACK = timedelta(days=1)
 
 Status = Literal["success", "error"]
-PendingLookup = Callable[[uuid.UUID], RequestRecord | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +345,10 @@ async def list_requests(
         dialect=dialect,
         fts=bool(filters.search) and await search.has_fts(session),
     )
-    total, estimated = await _count(session, scope, filters, where)
+    tagged = await _tag_window(session, scope, filters) if filters.tags else None
+    if tagged is not None:
+        where += tagged[0]
+    total, estimated = await _count(session, scope, filters, where, tagged and tagged[1])
     offset = (page - 1) * per_page
     by_value = "created_at" not in sort  # by cost or by latency
     # (Only where the rollup counts the whole log's rows too: else that count
@@ -409,18 +405,54 @@ def _rollup_counts(filters: RequestFilter) -> bool:
     )
 
 
+async def _tag_window(
+    session: AsyncSession, scope: uuid.UUID | None, filters: RequestFilter
+) -> tuple[list[ColumnElement[bool]], int | None]:
+    """The days the tag rollup holds the filters' tags on, as conditions (none:
+    `false()`, answered without reading the log; a tag's JSON has no index), and
+    the rows' exact count when one tag is the only filter the usage rollup cannot
+    count."""
+    oldest = await session.scalar(select(func.min(Request.created_at)))
+    if oldest is None:
+        return [false()], 0
+    first = _as_utc(oldest).date()  # (the rollups keep the days retention emptied)
+    start, end = max(_days(filters.start) or first, first), _days(filters.end)
+    conn = await session.connection()
+    spans = [await tag_rollup.span(conn, scope, tag, start=start, end=end) for tag in filters.tags]
+    lo, hi = max(s.first or date.max for s in spans), min(s.last or date.min for s in spans)
+    if lo > hi:
+        return [false()], 0
+    bounds = [
+        Request.created_at >= _midnight(lo),
+        Request.created_at < _midnight(hi + timedelta(days=1)),
+    ]
+    alone = len(spans) == 1 and not (filters.model or filters.status)
+    return bounds, spans[0].rows if alone and _rollup_counts(replace(filters, tags=())) else None
+
+
+def _days(bound: date | datetime | None) -> date | None:
+    """The UTC day of a window's bound (None: unbounded)."""
+    if isinstance(bound, datetime):
+        return _as_utc(bound).date()
+    return None if bound is None or bound >= date.max else bound
+
+
 async def _count(
     session: AsyncSession,
     scope: uuid.UUID | None,
     filters: RequestFilter,
     where: list[ColumnElement[bool]],
+    known: int | None = None,
 ) -> tuple[int, bool]:
-    """The matches' count, and whether it is a lower bound: from the usage rollup
-    when the filters are whole days, key, model and status (exact: the rollup is
-    written with the rows); for a text search, counted up to `SEARCH_COUNT_CAP`
-    (past it: the cap, flagged as an estimate, "10,000+"; counting every match of
-    a common word over millions of rows took seconds); else by counting them."""
-    if filters.search:
+    """The matches' count, and whether it is a lower bound: `known` when given;
+    from the usage rollup when the filters are whole days, key, model and status
+    (exact: the rollup is written with the rows); for a text search, a tag or a
+    door, counted up to `SEARCH_COUNT_CAP` (past it: the cap, flagged as an
+    estimate, "10,000+"; counting every match of a common word, tag or door over
+    millions of rows took seconds); else by counting them."""
+    if known is not None:
+        return known, False
+    if filters.search or filters.tags or filters.front_door is not None:
         matches = select(Request.id).where(*where)
         capped = matches.limit(SEARCH_COUNT_CAP + 1).subquery()
         count = await session.scalar(select(func.count()).select_from(capped)) or 0
@@ -441,40 +473,3 @@ async def _count(
         model=filters.model,
         status=filters.status,
     ), False
-
-
-# --- GET /v1/analytics/requests/{id} -----------------------------------------------
-
-
-async def get_request(
-    session: AsyncSession,
-    scope: uuid.UUID | None,
-    request_id: uuid.UUID,
-    *,
-    pending: PendingLookup | None = None,
-) -> RequestDetail | None:
-    """The whole row, or None if it does not exist or is outside `scope`.
-
-    `pending` looks up rows the request log holds but has not written yet. It
-    is asked first: a row leaves it only once committed, so no request can fall
-    between the two."""
-    if pending is not None and (held := pending(request_id)) is not None:
-        detail = RequestDetail.model_validate(held, from_attributes=True)
-        return detail if scope is None or detail.user_id == scope else None
-    by_id = select(Request).where(Request.id == request_id, *_scoped(scope))
-    window = id_window(request_id)
-    row = await session.scalar(by_id.where(*window)) if window else None
-    if row is None:  # not a UUIDv7, or a row whose time is not its id's: every partition
-        row = await session.scalar(by_id)
-    return None if row is None else RequestDetail.model_validate(row)
-
-
-def id_window(request_id: uuid.UUID) -> list[ColumnElement[bool]]:
-    """`created_at` bounds from a UUIDv7's time (none for other ids)."""
-    if request_id.version != 7:
-        return []
-    moment = datetime.fromtimestamp((request_id.int >> 80) / 1000, UTC)
-    return [
-        Request.created_at >= moment - ID_TIME_SLACK,
-        Request.created_at <= moment + ID_TIME_SLACK,
-    ]

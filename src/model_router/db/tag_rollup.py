@@ -13,13 +13,17 @@ tag. The rows without the tag (the answer's `null` group) are not stored: they
 are the key's whole usage (`usage_daily`) minus the tag's groups.
 
 Only sums live here: the cost breakdown filtered by tags or by model, or
-grouped by end user, still reads the request log.
+grouped by end user, still reads the request log. The request list filtered
+by a tag asks it (`span`) which days hold the tag, and how many rows: its
+rows are then read from those days only, and counted without reading them
+when the tag is the only filter the usage rollup cannot count.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
@@ -120,6 +124,43 @@ async def rebuild(conn: AsyncConnection, oldest: date) -> None:
     else:
         since_value = since
     await conn.execute(text(rebuild_sql(conn.dialect.name)), {"since": since_value})
+
+
+@dataclass(frozen=True, slots=True)
+class TagSpan:
+    """The rows carrying a tag filter's tag, as summed here: how many, and on
+    which days (the first and the last; None when there are none)."""
+
+    rows: int
+    first: date | None
+    last: date | None
+
+
+async def span(
+    conn: AsyncConnection,
+    scope: uuid.UUID | None,
+    tag: str,
+    *,
+    start: date | None,
+    end: date | None,
+) -> TagSpan:
+    """The rows of the whole days `start`..`end` (None: unbounded) that carry
+    `tag` (NAME: any value, NAME=VALUE: that value), for one key or every key."""
+    name, has_value, value = tag.partition("=")
+    c = TABLE.c
+    query = select(
+        func.coalesce(cast(func.sum(c.requests), BigInteger), 0), func.min(c.day), func.max(c.day)
+    ).where(c.name == name.strip())
+    if has_value:
+        query = query.where(c.value == value.strip())
+    if scope is not None:
+        query = query.where(c.user_id == scope)
+    if start is not None:
+        query = query.where(c.day >= start)
+    if end is not None:
+        query = query.where(c.day <= end)
+    rows, first, last = (await conn.execute(query)).one()
+    return TagSpan(int(rows), first, last)
 
 
 async def cost_groups(

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from model_router.api.deps import AdminKey, CurrentKey, FreshLog, State
-from model_router.db import cost_queries, listings, queries
+from model_router.db import cost_queries, listings, queries, request_detail
 from model_router.db.request_order import RequestSort
 from model_router.domain.request import FrontDoor
 from model_router.errors import InvalidRequest, NotFound, PermissionDenied
@@ -205,7 +205,7 @@ async def get_request(request_id: str, key: CurrentKey, state: State) -> Respons
     detail = None
     if parsed is not None:
         async with state.sessions() as session:
-            detail = await queries.get_request(
+            detail = await request_detail.get_request(
                 session,
                 None if key.is_admin else key.id,
                 parsed,
