@@ -10,8 +10,10 @@ more run, on PostgreSQL, fails half-way and must leave nothing behind.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -29,7 +31,9 @@ from model_router.costs.models import price_of
 from model_router.costs.pricing import Peak, Price, Rates, cost
 from model_router.db import rollup
 from model_router.db.engine import make_engine
+from model_router.db.inserts import column_encoder
 from model_router.db.models import Model, Request, User
+from model_router.db.tag_rollup import UsageDailyTag
 from model_router.domain import Usage
 from model_router.errors import InvalidRequest
 from model_router.services.demo_data import (
@@ -308,6 +312,72 @@ async def test_prompts_are_a_system_and_a_user_message(runs: Runs) -> None:
     assert 0 < found < ROWS / 2  # search finds some rows, not others
 
 
+@pytest.mark.anyio
+async def test_tags_and_front_doors_are_shared_like_real_traffic(runs: Runs) -> None:
+    rows = runs.first.rows
+    tagged = [r for r in rows if r.tags is not None]
+    assert 0.80 < len(tagged) / ROWS < 0.90
+    staging = sum(r.tags["env"] == "staging" for r in tagged)
+    assert 0.06 < staging / len(tagged) < 0.14
+    assert all(r.tags["env"] in {"prod", "staging"} for r in tagged)
+    features = [r.tags["feature"] for r in tagged if "feature" in r.tags]
+    assert 0.27 < len(features) / len(tagged) < 0.40
+    assert len(set(features)) == 6
+    assert all(set(r.tags) <= {"team", "env", "feature"} for r in tagged)
+    doors = Counter(r.front_door for r in rows)
+    assert set(doors) == {"chat_completions", "messages", "responses"}
+    assert 0.65 < doors["chat_completions"] / ROWS < 0.75
+    assert 0.16 < doors["messages"] / ROWS < 0.24
+    assert 0.07 < doors["responses"] / ROWS < 0.13
+    errors = [r for r in rows if r.status == "error"]  # error rows are tagged alike
+    assert any(r.tags for r in errors) and any(r.front_door == "messages" for r in errors)
+
+
+@pytest.mark.anyio
+async def test_each_user_is_in_one_team(runs: Runs) -> None:
+    teams: dict[uuid.UUID, set[str]] = {}
+    for r in runs.first.rows + runs.second.rows:
+        if r.tags is not None:
+            teams.setdefault(r.user_id, set()).add(r.tags["team"])
+    assert len(teams) == USERS
+    assert all(len(team) == 1 for team in teams.values())
+    found = [team for (team,) in teams.values()]
+    assert set(found) == {"search", "ads", "support", "platform", "billing"}
+    assert all(found.count(team) == USERS // 5 for team in set(found))
+
+
+@pytest.mark.anyio
+async def test_the_tag_rollup_counts_each_teams_rows(runs: Runs, empty_database_url: str) -> None:
+    """`costs?group_by=tag:team` reads `usage_daily_tags`: after a load it must count the rows."""
+    team = Request.tags["team"].as_string()
+    rolled = UsageDailyTag.__table__.c
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            logged = dict(
+                (
+                    await conn.execute(
+                        select(team, func.count()).where(team.is_not(None)).group_by(team)
+                    )
+                ).all()
+            )
+            summed = dict(
+                (
+                    await conn.execute(
+                        select(rolled.value, func.sum(rolled.requests))
+                        .where(rolled.name == "team")
+                        .group_by(rolled.value)
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    assert set(logged) == {"search", "ads", "support", "platform", "billing"}
+    demo = Counter(r.tags["team"] for r in runs.first.rows + runs.second.rows if r.tags)
+    assert all(logged[team] >= count for team, count in demo.items())
+    assert summed == logged
+
+
 # --- runs ----------------------------------------------------------------------------
 
 
@@ -441,10 +511,11 @@ def test_sqlite_values_are_those_of_the_bind_processors() -> None:
     def processor(name: str) -> Any:
         return columns[name].type.dialect_impl(dialect).bind_processor(dialect)
 
-    as_uuid, as_time, as_money = (
+    as_uuid, as_time, as_money, as_tags = (
         processor("id"),
         processor("created_at"),
         processor("total_cost_usd"),
+        processor("tags"),
     )
     rng = random.Random(7)
     for _ in range(2000):
@@ -457,6 +528,26 @@ def test_sqlite_values_are_those_of_the_bind_processors() -> None:
         assert codec.stamp(micros) == as_time(at)
         amount = Decimal(rng.randrange(0, 10**16)).scaleb(-rng.randrange(6, 18))
         assert codec.money(codec.units(amount)) == as_money(amount)
+    end = datetime(2025, 3, 3, tzinfo=UTC)
+    traffic = Traffic(
+        [_plan("gpt-4o-mini", None)],
+        [uuid.uuid4() for _ in range(5)],
+        start=end - timedelta(days=1),
+        end=end,
+        rows=500,
+        seed=7,
+        codec=codec,
+    )
+    made = [dict(zip(COLUMNS, row, strict=True)) for row in traffic.chunk(500)]
+    stored_tags = {row["tags"] for row in made} - {None}
+    assert len(stored_tags) > 20
+    write_tags = column_encoder(columns["tags"], dialect)
+    assert write_tags is not None
+    for stored in stored_tags:  # what the bind processor and the request-log writer store
+        tags = json.loads(stored)
+        assert json.loads(as_tags(tags)) == tags and write_tags(tags) == stored
+    assert processor("front_door") is None  # a plain string
+    assert {row["front_door"] for row in made} == {"chat_completions", "messages", "responses"}
 
 
 def _plan(name: str, price: Price | None, weight: float = 1.0) -> ModelPlan:
