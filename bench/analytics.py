@@ -531,6 +531,7 @@ def queries(keys: dict[str, Any], store: Store) -> list[tuple[str, str, str]]:
         ("costs?group_by=model", "/v1/analytics/costs?group_by=model", admin),
         ("costs?group_by=model (one user)", "/v1/analytics/costs?group_by=model", user),
         ("costs?group_by=tag:team", "/v1/analytics/costs?group_by=tag:team", admin),
+        ("costs?group_by=tag:team (one user)", "/v1/analytics/costs?group_by=tag:team", user),
         ("requests/{id}", f"/v1/analytics/requests/{uuid.UUID(str(detail))}", admin),
         ("requests?status=error", "/v1/analytics/requests?status=error", admin),
         ("requests?sort=-total_cost_usd", "/v1/analytics/requests?sort=-total_cost_usd", admin),
@@ -552,6 +553,14 @@ def queries(keys: dict[str, Any], store: Store) -> list[tuple[str, str, str]]:
             f"/v1/analytics/requests?model={top_model}&status=success",
             admin,
         ),
+        ("requests?tag=team=search", "/v1/analytics/requests?tag=team=search", admin),
+        ("requests?tag=team=search (one user)", "/v1/analytics/requests?tag=team=search", user),
+        (
+            "requests?tag=env=staging&status=error",
+            "/v1/analytics/requests?tag=env=staging&status=error",
+            admin,
+        ),
+        ("requests?front_door=messages", "/v1/analytics/requests?front_door=messages", admin),
         (f"requests?search={w}", f"/v1/analytics/requests?search={w}", admin),
         (
             f"requests?search={w}&start_date={week_ago}",

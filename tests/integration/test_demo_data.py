@@ -10,8 +10,8 @@ more run, on PostgreSQL, fails half-way and must leave nothing behind.
 
 from __future__ import annotations
 
-import random
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -21,24 +21,20 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Row, func, select
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from model_router.cli import main
 from model_router.costs.models import price_of
-from model_router.costs.pricing import Peak, Price, Rates, cost
+from model_router.costs.pricing import Price, Rates, cost
 from model_router.db import rollup
 from model_router.db.engine import make_engine
 from model_router.db.models import Model, Request, User
+from model_router.db.tag_rollup import UsageDailyTag
 from model_router.domain import Usage
 from model_router.errors import InvalidRequest
 from model_router.services.demo_data import (
-    COLUMNS,
     DemoReport,
-    ModelPlan,
     PostgresBinaryCodec,
-    SqliteCodec,
-    Traffic,
     demo_user_names,
     generate_demo_data,
     reasoning_kind,
@@ -308,6 +304,72 @@ async def test_prompts_are_a_system_and_a_user_message(runs: Runs) -> None:
     assert 0 < found < ROWS / 2  # search finds some rows, not others
 
 
+@pytest.mark.anyio
+async def test_tags_and_front_doors_are_shared_like_real_traffic(runs: Runs) -> None:
+    rows = runs.first.rows
+    tagged = [r for r in rows if r.tags is not None]
+    assert 0.80 < len(tagged) / ROWS < 0.90
+    staging = sum(r.tags["env"] == "staging" for r in tagged)
+    assert 0.06 < staging / len(tagged) < 0.14
+    assert all(r.tags["env"] in {"prod", "staging"} for r in tagged)
+    features = [r.tags["feature"] for r in tagged if "feature" in r.tags]
+    assert 0.27 < len(features) / len(tagged) < 0.40
+    assert len(set(features)) == 6
+    assert all(set(r.tags) <= {"team", "env", "feature"} for r in tagged)
+    doors = Counter(r.front_door for r in rows)
+    assert set(doors) == {"chat_completions", "messages", "responses"}
+    assert 0.65 < doors["chat_completions"] / ROWS < 0.75
+    assert 0.16 < doors["messages"] / ROWS < 0.24
+    assert 0.07 < doors["responses"] / ROWS < 0.13
+    errors = [r for r in rows if r.status == "error"]  # error rows are tagged alike
+    assert any(r.tags for r in errors) and any(r.front_door == "messages" for r in errors)
+
+
+@pytest.mark.anyio
+async def test_each_user_is_in_one_team(runs: Runs) -> None:
+    teams: dict[uuid.UUID, set[str]] = {}
+    for r in runs.first.rows + runs.second.rows:
+        if r.tags is not None:
+            teams.setdefault(r.user_id, set()).add(r.tags["team"])
+    assert len(teams) == USERS
+    assert all(len(team) == 1 for team in teams.values())
+    found = [team for (team,) in teams.values()]
+    assert set(found) == {"search", "ads", "support", "platform", "billing"}
+    assert all(found.count(team) == USERS // 5 for team in set(found))
+
+
+@pytest.mark.anyio
+async def test_the_tag_rollup_counts_each_teams_rows(runs: Runs, empty_database_url: str) -> None:
+    """`costs?group_by=tag:team` reads `usage_daily_tags`: after a load it must count the rows."""
+    team = Request.tags["team"].as_string()
+    rolled = UsageDailyTag.__table__.c
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            logged = dict(
+                (
+                    await conn.execute(
+                        select(team, func.count()).where(team.is_not(None)).group_by(team)
+                    )
+                ).all()
+            )
+            summed = dict(
+                (
+                    await conn.execute(
+                        select(rolled.value, func.sum(rolled.requests))
+                        .where(rolled.name == "team")
+                        .group_by(rolled.value)
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    assert set(logged) == {"search", "ads", "support", "platform", "billing"}
+    demo = Counter(r.tags["team"] for r in runs.first.rows + runs.second.rows if r.tags)
+    assert all(logged[name] >= count for name, count in demo.items())
+    assert summed == logged
+
+
 # --- runs ----------------------------------------------------------------------------
 
 
@@ -430,118 +492,7 @@ async def test_a_failed_load_leaves_no_rows_and_every_index_and_key(
         await engine.dispose()
 
 
-# --- without a database ------------------------------------------------------------------
-
-
-def test_sqlite_values_are_those_of_the_bind_processors() -> None:
-    dialect = sqlite.dialect()
-    codec = SqliteCodec(dialect)
-    columns = TABLE.c
-
-    def processor(name: str) -> Any:
-        return columns[name].type.dialect_impl(dialect).bind_processor(dialect)
-
-    as_uuid, as_time, as_money = (
-        processor("id"),
-        processor("created_at"),
-        processor("total_cost_usd"),
-    )
-    rng = random.Random(7)
-    for _ in range(2000):
-        value = uuid.UUID(int=rng.getrandbits(128))
-        assert codec.uuid(value) == as_uuid(value)
-        micros = rng.randrange(0, 4_000_000_000_000_000)
-        if rng.random() < 0.1:
-            micros -= micros % 1_000_000
-        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-        assert codec.stamp(micros) == as_time(at)
-        amount = Decimal(rng.randrange(0, 10**16)).scaleb(-rng.randrange(6, 18))
-        assert codec.money(codec.units(amount)) == as_money(amount)
-
-
-def _plan(name: str, price: Price | None, weight: float = 1.0) -> ModelPlan:
-    return ModelPlan(
-        id=uuid.uuid4(),
-        name=name,
-        provider="acme",
-        provider_id=uuid.uuid4(),
-        price=price,
-        weight=weight,
-        reasoning=reasoning_kind(name),
-        ttft_ms=300.0,
-        tokens_per_second=80.0,
-    )
-
-
-def test_unpriced_models_have_no_cost_and_peak_hours_their_rates() -> None:
-    base = Rates(Decimal("0.27"), Decimal("1.1"), Decimal("0.07"))
-    peak = Peak(((time(1), time(4)),), Rates(Decimal("0.54"), Decimal("2.2"), Decimal("0.14")))
-    plans = [_plan("cheap-model", Price(base, peak=peak)), _plan("mystery", None)]
-    end = datetime(2025, 3, 3, tzinfo=UTC)
-    codec = SqliteCodec(sqlite.dialect())
-    traffic = Traffic(
-        plans,
-        [uuid.uuid4()],
-        start=end - timedelta(days=2),
-        end=end,
-        rows=3000,
-        seed=3,
-        codec=codec,
-    )
-    rows = [dict(zip(COLUMNS, row, strict=True)) for row in traffic.chunk(1000)]
-    rows += [dict(zip(COLUMNS, row, strict=True)) for row in traffic.chunk(5000)]
-    assert len(rows) == traffic.produced == 3000 and traffic.chunk(10) == []
-    seen = {"mystery": 0, "peak": 0, "base": 0}
-    for row in rows:
-        if row["status"] == "error":
-            assert row["cost_unknown"] is (row["model"] == "mystery")
-            continue
-        if row["model"] == "mystery":
-            seen["mystery"] += 1
-            assert row["cost_unknown"] is True and row["total_cost_usd"] is None
-            assert row["input_price_per_1m_tokens"] is None
-            continue
-        hour = datetime.fromisoformat(row["created_at"]).hour
-        rates = peak.rates if 1 <= hour < 4 else base
-        seen["peak" if rates is peak.rates else "base"] += 1
-        assert row["input_price_per_1m_tokens"] == codec.units(rates.input)
-        assert row["output_price_per_1m_tokens"] == codec.units(rates.output)
-        usage = Usage(
-            row["input_tokens"],
-            row["output_tokens"],
-            row["cached_input_tokens"],
-            row["cache_write_tokens"],
-        )
-        expected = cost(usage, Price(rates))
-        assert expected is not None
-        assert row["total_cost_usd"] == codec.units(expected.total_usd)
-        assert row["total_cost_usd"] == row["input_cost_usd"] + row["output_cost_usd"]
-        assert row["cost_unknown"] is False
-    assert all(seen.values()), seen
-
-
-def test_generation_does_not_depend_on_the_chunk_size() -> None:
-    plans = [_plan("gpt-4o-mini", Price(Rates(Decimal("0.15"), Decimal("0.6"))), 3)]
-    plans.append(_plan("o4-mini", Price(Rates(Decimal("1.1"), Decimal("4.4"))), 1))
-    users = [uuid.uuid4(), uuid.uuid4()]
-    end = datetime(2025, 3, 3, tzinfo=UTC)
-
-    def rows(*chunks: int) -> list[tuple[Any, ...]]:
-        traffic = Traffic(
-            plans,
-            users,
-            start=end - timedelta(days=3),
-            end=end,
-            rows=1500,
-            seed=9,
-            codec=SqliteCodec(sqlite.dialect()),
-        )
-        made: list[tuple[Any, ...]] = []
-        for size in chunks:
-            made += [row[1:] for row in traffic.chunk(size)]  # all but the id
-        return made
-
-    assert rows(1500) == rows(1, 499, 7, 993) == rows(100_000)
+# --- the command ---------------------------------------------------------------------
 
 
 @pytest.mark.anyio

@@ -5,8 +5,9 @@ dashboards and load tests of the analytics queries: spread over the last
 `days` days with a daily and weekly rhythm, across `users` demo keys (users
 `demo-1` ... `demo-N` with real hashed keys that nobody knows, reused when they
 exist) and the active models of the catalogue (synced first when it is empty),
-with errors, streams, cache and reasoning tokens, and the costs the router
-itself would charge.
+with errors, streams, cache and reasoning tokens, the costs the router itself
+would charge, callers' tags (a team per user, an env, sometimes a feature) and
+the three chat front doors.
 
 Everything but the row ids (UUIDv7: the row's time and fresh random bits, so
 runs never collide) follows from the seed, the row count, the window and the
@@ -19,6 +20,7 @@ The package, in the order a run uses it:
 - `__init__`: `generate_demo_data`, its limits and report, and the demo users;
 - `plans`: the catalogue's models as demo traffic sees them (`ModelPlan`);
 - `texts`: prompts, answers, tool calls and error messages;
+- `labels`: tags and front doors;
 - `codecs`: values as each backend's driver stores them (`Codec`);
 - `traffic`: the rows, a chunk at a time (`Traffic`);
 - `load`: writing them, by binary COPY or batched inserts.

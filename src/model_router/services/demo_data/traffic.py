@@ -10,6 +10,7 @@
   models.
 - Costs from the project's own `cost()`, at the catalogue price, peak hours
   included; models without a price get null costs and `cost_unknown`.
+- Tags and front doors like real callers' (see `labels`).
 
 A successful row takes one of its model's profiles (token counts, answer, the
 rates charged and their costs, drawn once and shared by many rows); the rest
@@ -29,7 +30,9 @@ from typing import Any
 
 from model_router.costs.pricing import Peak, cost
 from model_router.domain import Usage
+from model_router.domain.request import FrontDoor
 from model_router.services.demo_data.codecs import EPOCH, Codec
+from model_router.services.demo_data.labels import FRONT_DOORS, user_tags
 from model_router.services.demo_data.plans import VISIBLE_REASONING, ModelPlan
 from model_router.services.demo_data.texts import ERROR_KINDS, ErrorKind, Texts
 
@@ -77,6 +80,8 @@ COLUMNS: tuple[str, ...] = (
     "http_status",
     "created_at",
     "completed_at",
+    "tags",
+    "front_door",
 )
 
 Row = tuple[Any, ...]
@@ -246,10 +251,10 @@ class Traffic:
 
     Row counts per hour of the window come first (systematic sampling of the
     hourly weights); then rows are drawn one after another from separate random
-    streams (timestamps, users, models, rows, profiles), so they do not depend
-    on the chunk size. A successful row takes one of its model's profiles,
-    built the first time it is drawn: how many a model has follows its share of
-    traffic (`PROFILES` in all).
+    streams (timestamps, users, models, tags, front doors, rows, profiles), so
+    they do not depend on the chunk size. A successful row takes one of its
+    model's profiles, built the first time it is drawn: how many a model has
+    follows its share of traffic (`PROFILES` in all).
     """
 
     def __init__(
@@ -274,6 +279,8 @@ class Traffic:
         self._model_rng = random.Random(f"{seed}:models")
         self._rng = random.Random(f"{seed}:rows")
         self._profile_rng = random.Random(f"{seed}:profiles")
+        self._tag_rng = random.Random(f"{seed}:tags")
+        self._door_rng = random.Random(f"{seed}:doors")
         self._id_rng = random.Random()  # row ids only: fresh on every run
         self._texts = Texts.draw(random.Random(f"{seed}:texts"), min(16_384, max(64, rows)))
         tables = random.Random(f"{seed}:tokens")
@@ -296,6 +303,9 @@ class Traffic:
         self._favourite = setup.choices(
             self._models, cum_weights=self._model_bounds, k=len(user_ids)
         )
+        self._user_tags, self._variant_bounds = user_tags(len(user_ids))
+        self._doors = [door for door, _ in FRONT_DOORS]
+        self._door_bounds = list(itertools.accumulate(share for _, share in FRONT_DOORS))
         self._stamps = self._timestamps(_micros(start), _micros(end), rows)
 
     def _timestamps(self, start: int, end: int, rows: int) -> Iterator[int]:
@@ -345,26 +355,39 @@ class Traffic:
                 range(len(self._users)), cum_weights=self._user_bounds, k=size
             )
             models = self._model_rng.choices(self._models, cum_weights=self._model_bounds, k=size)
-            rows = self._rows(stamps, users, models)
+            variants = self._tag_rng.choices(
+                range(len(self._variant_bounds)), cum_weights=self._variant_bounds, k=size
+            )
+            doors = self._door_rng.choices(self._doors, cum_weights=self._door_bounds, k=size)
+            rows = self._rows(stamps, users, models, variants, doors)
         finally:
             if collecting:
                 gc.enable()
         self.produced += len(rows)
         return rows
 
-    def _rows(self, stamps: list[int], users: list[int], models: list[_Model]) -> list[Row]:
+    def _rows(
+        self,
+        stamps: list[int],
+        users: list[int],
+        models: list[_Model],
+        variants: list[int],
+        doors: list[FrontDoor],
+    ) -> list[Row]:
         rnd = self._rng.random
         id_bits = self._id_rng.getrandbits
         new_id, new_stamp, shift = self._codec.row_id, self._codec.stamp, self._codec.stamp_shift
         prompts, messages = self._texts.prompts, self._texts.messages
         n_prompts = len(prompts)
         jitter = self._jitter
-        favourite, user_ids = self._favourite, self._users
+        favourite, user_ids, user_tags = self._favourite, self._users, self._user_tags
         profile_of = self._profile
         errors = 0
         out: list[Row] = []
         append = out.append
-        for at, user, model in zip(stamps, users, models, strict=True):
+        for at, user, model, variant, door in zip(
+            stamps, users, models, variants, doors, strict=True
+        ):
             if rnd() < FAVOURITE_RATE:
                 model = favourite[user]
             # UUIDv7: 48 bits of milliseconds, version, 12 + 62 random bits, variant.
@@ -385,7 +408,7 @@ class Traffic:
                     *head, None, None, None, None, 0, 0, 0, 0, 0, 0, None, None, None, None,
                     None, None, None, None, model.price is None, latency, None, stream, "error",
                     kind.message, kind.upstream_status, kind.http_status, new_stamp(at - shift),
-                    new_stamp(at - shift + latency * 1000),
+                    new_stamp(at - shift + latency * 1000), user_tags[user][variant], door,
                 ))  # fmt: skip
                 continue
             pool = model.profiles
@@ -400,6 +423,7 @@ class Traffic:
             append(head + part + (
                 latency, int(first) if stream else None, stream, "success", None, None, 200,
                 new_stamp(at - shift), new_stamp(at - shift + latency * 1000),
+                user_tags[user][variant], door,
             ))  # fmt: skip
         self.errors += errors
         return out
