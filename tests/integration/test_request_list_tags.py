@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import pytest
+from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from model_router.db import queries
 from model_router.db.queries import RequestFilter
 from model_router.services.log_maintenance import LogMaintenance
 from tests.helpers import request_log
+from tests.integration.test_request_log_migration import _config
 
 pytestmark = pytest.mark.anyio
 
@@ -107,6 +110,18 @@ async def test_the_list_holds_exactly_the_filtered_rows_newest_first(
 async def test_a_tag_nobody_uses_is_an_empty_page(engine: AsyncEngine) -> None:
     for tag in ("team=nobody", "missing", "env=prod"):
         assert await listed(engine, None, RequestFilter(tags=(tag,))) == ([], 0, False)
+
+
+async def test_the_migration_sums_the_tags_successful_rows_again(
+    empty_database_url: str, engine: AsyncEngine
+) -> None:
+    config = _config(empty_database_url)
+    await anyio.to_thread.run_sync(command.downgrade, config, "0016")
+    await anyio.to_thread.run_sync(command.upgrade, config, "head")
+    for status in ("error", "success"):
+        filters = RequestFilter(tags=("team=ads",), status=status)
+        want = expected(None, filters)
+        assert await listed(engine, None, filters) == (want, len(want), False)
 
 
 async def test_days_that_retention_emptied_are_not_counted(

@@ -411,14 +411,17 @@ async def _tag_window(
     """The days the tag rollup holds the filters' tags on, as conditions (none:
     `false()`, answered without reading the log; a tag's JSON has no index), and
     the rows' exact count when one tag is the only filter the usage rollup cannot
-    count."""
+    count (with a status or not)."""
     oldest = await session.scalar(select(func.min(Request.created_at)))
     if oldest is None:
         return [false()], 0
     first = _as_utc(oldest).date()  # (the rollups keep the days retention emptied)
     start, end = max(_days(filters.start) or first, first), _days(filters.end)
     conn = await session.connection()
-    spans = [await tag_rollup.span(conn, scope, tag, start=start, end=end) for tag in filters.tags]
+    spans = [
+        await tag_rollup.span(conn, scope, tag, start=start, end=end, status=filters.status)
+        for tag in filters.tags
+    ]
     lo, hi = max(s.first or date.max for s in spans), min(s.last or date.min for s in spans)
     if lo > hi:
         return [false()], 0
@@ -426,7 +429,7 @@ async def _tag_window(
         Request.created_at >= _midnight(lo),
         Request.created_at < _midnight(hi + timedelta(days=1)),
     ]
-    alone = len(spans) == 1 and not (filters.model or filters.status)
+    alone = len(spans) == 1 and filters.model is None  # (the tag rollup has no models)
     return bounds, spans[0].rows if alone and _rollup_counts(replace(filters, tags=())) else None
 
 

@@ -49,6 +49,7 @@ class UsageDailyTag(Base):
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     requests: Mapped[int] = mapped_column(Integer, default=0)
+    successful: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Money(), default=ZERO)  # of the rows with a cost
     unknown_cost: Mapped[int] = mapped_column(Integer, default=0)
@@ -56,7 +57,7 @@ class UsageDailyTag(Base):
 
 TABLE: Table = UsageDailyTag.__table__  # type: ignore[assignment]
 KEY = ("day", "name", "value", "user_id")
-COUNTS = ("requests", "total_tokens", "cost_usd", "unknown_cost")
+COUNTS = ("requests", "successful", "total_tokens", "cost_usd", "unknown_cost")
 
 
 def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
@@ -72,8 +73,11 @@ def tally(rows: Iterable[RequestRecord]) -> list[dict[str, Any]]:
             group = groups.get(key)
             if group is None:
                 group = groups[key] = dict(zip(KEY, key, strict=True))
-                group.update(requests=0, total_tokens=0, cost_usd=ZERO, unknown_cost=0)
+                group.update(
+                    requests=0, successful=0, total_tokens=0, cost_usd=ZERO, unknown_cost=0
+                )
             group["requests"] += 1
+            group["successful"] += row.status == "success"
             group["total_tokens"] += row.total_tokens or 0
             group["cost_usd"] += row.total_cost_usd or ZERO
             group["unknown_cost"] += rollup.is_unknown_cost(row)
@@ -87,8 +91,9 @@ async def add_rows(conn: AsyncConnection, rows: Sequence[RequestRecord]) -> None
         await conn.execute(rollup.upsert(conn.dialect.name, TABLE, KEY, COUNTS), groups)
 
 
-def rebuild_sql(dialect: str) -> str:
-    """INSERT INTO usage_daily_tags SELECT <sums> FROM requests x their tags, from `since`."""
+def rebuild_sql(dialect: str, *, successful: bool = True) -> str:
+    """INSERT INTO usage_daily_tags SELECT <sums> FROM requests x their tags, from
+    `since` (without `successful`: the table as migration 0013 made it)."""
     unknown = (
         "requests.cost_unknown OR (requests.status = 'success' AND requests.total_cost_usd IS NULL)"
     )
@@ -103,9 +108,12 @@ def rebuild_sql(dialect: str) -> str:
         each = "json_each(requests.tags) AS tag"
         value = "CAST(tag.value AS TEXT)"
         objects = "json_type(requests.tags) = 'object'"
+    counts = COUNTS if successful else tuple(c for c in COUNTS if c != "successful")
+    succeeded = "sum(CASE WHEN requests.status = 'success' THEN 1 ELSE 0 END), " * successful
     return (
-        f"INSERT INTO usage_daily_tags ({', '.join(KEY + COUNTS)}) "
+        f"INSERT INTO usage_daily_tags ({', '.join(KEY + counts)}) "
         f"SELECT {day}, tag.key, {value}, coalesce(requests.user_id, '{no_key}'), count(*), "
+        f"{succeeded}"
         "coalesce(sum(requests.total_tokens), 0), coalesce(sum(requests.total_cost_usd), 0), "
         f"sum(CASE WHEN {unknown} THEN 1 ELSE 0 END) "
         f"FROM requests, {each} "
@@ -143,14 +151,18 @@ async def span(
     *,
     start: date | None,
     end: date | None,
+    status: str | None = None,
 ) -> TagSpan:
     """The rows of the whole days `start`..`end` (None: unbounded) that carry
-    `tag` (NAME: any value, NAME=VALUE: that value), for one key or every key."""
+    `tag` (NAME: any value, NAME=VALUE: that value), for one key or every key,
+    with `status` (None: either)."""
     name, has_value, value = tag.partition("=")
     c = TABLE.c
-    query = select(
-        func.coalesce(cast(func.sum(c.requests), BigInteger), 0), func.min(c.day), func.max(c.day)
-    ).where(c.name == name.strip())
+    counted = {"success": c.successful, "error": c.requests - c.successful}.get(
+        status or "", c.requests
+    )
+    total = func.coalesce(cast(func.sum(counted), BigInteger), 0)
+    query = select(total, func.min(c.day), func.max(c.day)).where(c.name == name.strip())
     if has_value:
         query = query.where(c.value == value.strip())
     if scope is not None:

@@ -58,7 +58,8 @@ def _tag_rollup(bind: sa.Connection) -> None:
     )
     since = datetime(1970, 1, 1, tzinfo=UTC)
     value = since if bind.dialect.name == "postgresql" else "1970-01-01 00:00:00"
-    bind.execute(sa.text(tag_rollup.rebuild_sql(bind.dialect.name)), {"since": value})
+    rebuild = tag_rollup.rebuild_sql(bind.dialect.name, successful=False)  # 0017 adds it
+    bind.execute(sa.text(rebuild), {"since": value})
 
 
 def upgrade() -> None:
