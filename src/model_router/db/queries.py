@@ -345,10 +345,11 @@ async def list_requests(
         dialect=dialect,
         fts=bool(filters.search) and await search.has_fts(session),
     )
-    tagged = await _tag_window(session, scope, filters) if filters.tags else None
-    if tagged is not None:
-        where += tagged[0]
-    total, estimated = await _count(session, scope, filters, where, tagged and tagged[1])
+    known = None  # the total, when the tag rollup has it
+    if filters.tags:
+        bounds, known = await _tag_window(session, scope, filters)
+        where += bounds
+    total, estimated = await _count(session, scope, filters, where, known)
     offset = (page - 1) * per_page
     by_value = "created_at" not in sort  # by cost or by latency
     # (Only where the rollup counts the whole log's rows too: else that count
