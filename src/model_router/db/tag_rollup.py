@@ -122,16 +122,20 @@ def rebuild_sql(dialect: str, *, successful: bool = True) -> str:
     )
 
 
+def since(dialect: str, oldest: date) -> dict[str, Any]:
+    """`rebuild_sql`'s parameters for the days from `oldest` on."""
+    moment = rollup.midnight(oldest)
+    if dialect != "postgresql":  # SQLAlchemy's SQLite DATETIME text
+        return {"since": moment.replace(tzinfo=None).isoformat(" ")}
+    return {"since": moment}
+
+
 async def rebuild(conn: AsyncConnection, oldest: date) -> None:
     """Recompute the days from `oldest` (the log's oldest row's) on from the log;
     earlier days keep their sums (retention removed their rows)."""
     await conn.execute(delete(TABLE).where(TABLE.c.day >= oldest))
-    since = rollup.midnight(oldest)
-    if conn.dialect.name != "postgresql":  # SQLAlchemy's SQLite DATETIME text
-        since_value: Any = since.replace(tzinfo=None).isoformat(" ")
-    else:
-        since_value = since
-    await conn.execute(text(rebuild_sql(conn.dialect.name)), {"since": since_value})
+    dialect = conn.dialect.name
+    await conn.execute(text(rebuild_sql(dialect)), since(dialect, oldest))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from datetime import UTC
 import sqlalchemy as sa
 from alembic import op
 
-from model_router.db import rollup, tag_rollup
+from model_router.db import tag_rollup
 from model_router.db.models import Request
 
 revision: str = "0017"
@@ -38,11 +38,8 @@ def upgrade() -> None:
         return
     day = oldest.astimezone(UTC).date() if oldest.tzinfo else oldest.date()
     bind.execute(sa.delete(tag_rollup.TABLE).where(tag_rollup.TABLE.c.day >= day))
-    since = rollup.midnight(day)
-    value = (
-        since if bind.dialect.name == "postgresql" else since.replace(tzinfo=None).isoformat(" ")
-    )
-    bind.execute(sa.text(tag_rollup.rebuild_sql(bind.dialect.name)), {"since": value})
+    dialect = bind.dialect.name
+    bind.execute(sa.text(tag_rollup.rebuild_sql(dialect)), tag_rollup.since(dialect, day))
 
 
 def downgrade() -> None:
